@@ -1,0 +1,263 @@
+"""Generators: the plain DC-GAN (the control), the z' architecture and the flip architecture.
+
+All three share the DC-GAN body: a first ``4 x 4`` feature map with ``width * 2**(L-1)``
+channels, then ``L = log2(img_size / 4)`` up-sampling layers that halve the channels, with
+BatchNorm + ReLU between and Tanh at the end. They differ in two places:
+
+* the **first layer** (the "stem", paper Figs. 3 and 5), which makes the first feature map
+  mirror-equivariant with respect to the latent encoding, and
+* the **kernels**: symmetric in the z' and flip generators, so each layer keeps the property.
+
+Up-sampling: an even kernel ``K`` uses a stride-2 transposed convolution with padding
+``(K-2)/2`` (DC-GAN's 4x4, padding 1), exact at every size; an odd kernel (the paper's 5x5) uses
+nearest up-sampling by 2 followed by a stride-1 convolution with padding ``(K-1)/2``, also exact.
+(A 5x5 stride-2 transposed convolution needs ``output_padding=1`` to double the size, which
+breaks exactness; :class:`~symgan.layers.SymConvTranspose2d` refuses it.)
+
+Chapters: ``book/03_zprime_generator``, ``book/04_flip_generator``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from . import latent as _latent
+from .init import dcgan_init
+from .layers import SymConv2d, SymConvTranspose2d, antisymmetric_kernel, symmetric_kernel
+from .symmetry import mirror
+
+__all__ = [
+    "ARCHS",
+    "ZPrimeStem",
+    "FlipStem",
+    "DCGANStem",
+    "Generator",
+    "mirror_errors",
+    "n_layers_for",
+]
+
+ARCHS = ("dcgan", "zprime", "flip")
+STEM_SIZE = 4
+
+
+def n_layers_for(img_size: int) -> int:
+    """``L`` with ``img_size == 4 * 2**L`` (``L >= 1``); ``ValueError`` for other sizes."""
+    if isinstance(img_size, int) and img_size >= 8:
+        n = int(round(math.log2(img_size / STEM_SIZE)))
+        if STEM_SIZE * 2**n == img_size:
+            return n
+    raise ValueError(
+        f"img_size must be 4 * 2**k with k >= 1 (8, 16, 32, 64, 128, 256), got {img_size!r}"
+    )
+
+
+class ZPrimeStem(nn.Module):
+    r"""First layer of the z' architecture (paper 2.1.1, Fig. 3).
+
+    ``z = [z', z'']`` with ``z'`` the first ``n_anti`` entries. ``A`` maps ``z'`` linearly (no
+    bias) to ``C`` maps of ``s x floor(s/2)`` columns that are completed antisymmetrically
+    (:func:`~symgan.layers.antisymmetric_kernel`); ``S`` maps ``z''`` affinely to ``C`` maps of
+    ``s x ceil(s/2)`` columns completed symmetrically. Output ``h = A(z') + S(z'')``, shape
+    ``(N, C, s, s)``.
+
+    * ``z' -> -z'``: ``A(-z') = -A(z') = M A(z')`` and ``S`` is unchanged ``= M S``, so
+      ``h(zN) = M h(z)``.
+    * ``z' = 0``: ``h = S(z'')`` is symmetric.
+
+    Both need ``A`` to be linear: with a bias ``b``, ``A(-z') = -A(z') + 2b``, and the mirror
+    property fails (the only public implementation had this bug).
+    """
+
+    def __init__(self, z_dim: int, n_anti: int, channels: int, size: int = STEM_SIZE) -> None:
+        super().__init__()
+        if not 1 <= n_anti < z_dim:
+            raise ValueError(f"need 1 <= n_anti < z_dim, got n_anti={n_anti}, z_dim={z_dim}")
+        self.z_dim, self.n_anti, self.channels, self.size = z_dim, n_anti, channels, size
+        self.anti = nn.Linear(n_anti, channels * size * (size // 2), bias=False)
+        self.sym = nn.Linear(z_dim - n_anti, channels * size * ((size + 1) // 2), bias=True)
+
+    def forward(self, z: Tensor) -> Tensor:
+        n, c, s = z.shape[0], self.channels, self.size
+        a = self.anti(z[:, : self.n_anti]).view(n, c, s, s // 2)
+        b = self.sym(z[:, self.n_anti :]).view(n, c, s, (s + 1) // 2)
+        return antisymmetric_kernel(a, s) + symmetric_kernel(b, s)
+
+
+class FlipStem(nn.Module):
+    r"""First layer of the flip architecture (paper 2.1.2, Fig. 5).
+
+    One shared affine map ``F`` (bias allowed) gives ``h(z) = F(z) + M(F(flip z))``, reshaped to
+    ``(N, C, s, s)``. Then ``h(flip z) = F(flip z) + M F(z) = M h(z)``, and ``z == flip(z)``
+    gives a symmetric ``h``.
+    """
+
+    def __init__(self, z_dim: int, channels: int, size: int = STEM_SIZE) -> None:
+        super().__init__()
+        self.z_dim, self.channels, self.size = z_dim, channels, size
+        self.fc = nn.Linear(z_dim, channels * size * size, bias=True)
+
+    def forward(self, z: Tensor) -> Tensor:
+        n, c, s = z.shape[0], self.channels, self.size
+        both = self.fc(torch.cat([z, z.flip(-1)], dim=0)).view(2 * n, c, s, s)
+        return both[:n] + mirror(both[n:])
+
+
+class DCGANStem(nn.Module):
+    """First layer of the plain DC-GAN: a linear map ``z -> (N, C, s, s)`` (the ``1 -> 4``
+    transposed convolution of pytorch/examples, without bias). No symmetry structure."""
+
+    def __init__(self, z_dim: int, channels: int, size: int = STEM_SIZE) -> None:
+        super().__init__()
+        self.z_dim, self.channels, self.size = z_dim, channels, size
+        self.fc = nn.Linear(z_dim, channels * size * size, bias=False)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.fc(z).view(z.shape[0], self.channels, self.size, self.size)
+
+
+def up_block(cin: int, cout: int, kernel_size: int, symmetric: bool, last: bool) -> nn.Sequential:
+    """One generator layer doubling the resolution (see the module docstring for the geometry)."""
+    if kernel_size < 2:
+        raise ValueError(f"kernel_size must be >= 2, got {kernel_size}")
+    if kernel_size % 2 == 0:
+        conv_t = SymConvTranspose2d if symmetric else nn.ConvTranspose2d
+        layers: list[nn.Module] = [conv_t(cin, cout, kernel_size, 2, (kernel_size - 2) // 2, bias=last)]
+    else:
+        conv = SymConv2d if symmetric else nn.Conv2d
+        layers = [
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            conv(cin, cout, kernel_size, 1, (kernel_size - 1) // 2, bias=last),
+        ]
+    layers += [nn.Tanh()] if last else [nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    r"""A DC-GAN generator with a choice of symmetry architecture.
+
+    ``arch``: ``"dcgan"`` (plain, the control), ``"zprime"`` (paper 2.1.1) or ``"flip"``
+    (paper 2.1.2). Maps latents ``(N, z_dim)`` in ``[-1, 1]`` to images ``(N, channels,
+    img_size, img_size)`` in ``[-1, 1]``.
+
+    Guarantees (checked by :func:`mirror_errors` and the test-suite, to float rounding):
+    for ``zprime`` and ``flip``, ``G(G.mirror_latent(z)) == mirror(G(z))`` and
+    ``G(G.symmetric_latent(z))`` is left-right symmetric, in train and eval mode.
+
+    ``encoding`` is the latent encoding of symmetry used by :meth:`mirror_latent` and friends;
+    it follows the arch for ``zprime``/``flip`` and defaults to ``"zprime"`` for ``dcgan`` (the
+    loss baselines of paper 2.2 use either).
+    """
+
+    def __init__(
+        self,
+        arch: str = "zprime",
+        img_size: int = 64,
+        channels: int = 3,
+        z_dim: int = 100,
+        n_anti: int = 5,
+        width: int = 64,
+        kernel_size: int = 4,
+        encoding: str | None = None,
+    ) -> None:
+        super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+        n_up = n_layers_for(img_size)
+        if channels < 1 or width < 1 or z_dim < 1:
+            raise ValueError(
+                f"channels, width and z_dim must be positive, got {channels}, {width}, {z_dim}"
+            )
+        if arch == "dcgan":
+            encoding = encoding or "zprime"
+            if encoding not in _latent.ENCODINGS:
+                raise ValueError(f"encoding must be one of {_latent.ENCODINGS}, got {encoding!r}")
+        elif encoding not in (None, arch):
+            raise ValueError(f"a {arch!r} generator uses the {arch!r} encoding, got encoding={encoding!r}")
+        else:
+            encoding = arch
+        if encoding == "zprime" and not 1 <= n_anti < z_dim:
+            raise ValueError(f"need 1 <= n_anti < z_dim, got n_anti={n_anti}, z_dim={z_dim}")
+        self.arch, self.encoding = arch, encoding
+        self.img_size, self.channels, self.z_dim, self.n_anti = img_size, channels, z_dim, n_anti
+        self.width, self.kernel_size = width, kernel_size
+
+        c0 = width * 2 ** (n_up - 1)
+        if arch == "zprime":
+            stem: nn.Module = ZPrimeStem(z_dim, n_anti, c0)
+        elif arch == "flip":
+            stem = FlipStem(z_dim, c0)
+        else:
+            stem = DCGANStem(z_dim, c0)
+        self.stem = nn.Sequential(stem, nn.BatchNorm2d(c0), nn.ReLU(inplace=True))
+        symmetric = arch != "dcgan"
+        blocks, c = [], c0
+        for i in range(n_up):
+            last = i == n_up - 1
+            cout = channels if last else c // 2
+            blocks.append(up_block(c, cout, kernel_size, symmetric, last))
+            c = cout
+        self.body = nn.Sequential(*blocks)
+        dcgan_init(self)
+
+    @property
+    def symmetric(self) -> bool:
+        """True for the architectures that are mirror-equivariant by construction."""
+        return self.arch != "dcgan"
+
+    def forward(self, z: Tensor) -> Tensor:
+        if z.dim() == 4 and z.shape[2:] == (1, 1):
+            z = z.flatten(1)
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(
+                f"Generator expects latents of shape (N, {self.z_dim}) (or (N, {self.z_dim}, 1, 1)), "
+                f"got {tuple(z.shape)}"
+            )
+        return self.body(self.stem(z))
+
+    # -- latent encodings (paper Fig. 1) ------------------------------------------------------
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` latents i.i.d. ``U[-1, 1]`` on this module's device and dtype, ``(n, z_dim)``."""
+        p = next(self.parameters())
+        if generator is not None and generator.device != p.device:
+            z = _latent.sample_latent(n, self.z_dim, generator=generator, dtype=p.dtype)
+            return z.to(p.device)
+        return _latent.sample_latent(n, self.z_dim, generator=generator, device=p.device, dtype=p.dtype)
+
+    def mirror_latent(self, z: Tensor) -> Tensor:
+        """``zN``: the latent of the mirror image (negate ``z'`` or flip ``z``)."""
+        return _latent.mirror_latent(z, self.encoding, self.n_anti)
+
+    def symmetric_latent(self, z: Tensor) -> Tensor:
+        """The symmetric latent nearest ``z`` (``z' = 0`` or ``(z + flip z) / 2``)."""
+        return _latent.symmetric_latent(z, self.encoding, self.n_anti)
+
+    def latent_series(self, z: Tensor, n: int = 9) -> Tensor:
+        """Paper Fig. 9: ``n`` latents from ``z`` (t = 1) to ``zN`` (t = -1); see :mod:`symgan.latent`."""
+        return _latent.latent_series(z, n, self.encoding, self.n_anti)
+
+    def series(self, z: Tensor, n: int = 9) -> Tensor:
+        """Images of :meth:`latent_series`: ``(z_dim,) -> (n, C, H, W)``,
+        ``(B, z_dim) -> (B, n, C, H, W)``. Runs in the module's current mode."""
+        zs = self.latent_series(z, n)
+        flat = self(zs.reshape(-1, self.z_dim))
+        return flat.view(*zs.shape[:-1], *flat.shape[1:])
+
+
+@torch.no_grad()
+def mirror_errors(G: Generator, z: Tensor) -> dict[str, float]:
+    """The two exactness measurements of a generator on a batch of latents ``z``.
+
+    ``mirror``: ``max |G(zN) - M(G(z))|``; ``symmetric``: ``max |G(z_sym) - M(G(z_sym))|``.
+    Both are ~1e-7 (float32) or ~1e-16 (float64) for the z' and flip generators and of the
+    order of the signal for the plain DC-GAN. Uses the module's current mode.
+    """
+    x = G(z)
+    xn = G(G.mirror_latent(z))
+    xs = G(G.symmetric_latent(z))
+    return {
+        "mirror": (xn - mirror(x)).abs().max().item(),
+        "symmetric": (xs - mirror(xs)).abs().max().item(),
+    }

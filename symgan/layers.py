@@ -1,0 +1,424 @@
+"""Mirror-symmetric convolution kernels and the layers built from them (paper Fig. 4).
+
+A kernel is *symmetric* when ``W[..., j] == W[..., K-1-j]`` and *antisymmetric* when
+``W[..., j] == -W[..., K-1-j]`` (odd ``K``: centre column zero). Only the first ``ceil(K/2)``
+columns of a symmetric kernel are free, so a 5x5 kernel has 15 parameters and a 4x4 one has 8.
+The layers below store exactly those columns (``weight_half``) and build the full kernel in
+``forward``, so symmetry holds at every step of training, not just at initialisation.
+
+Why this gives equivariance: with ``M`` the left-right mirror, ``conv(M x, W) == M conv(x, W)``
+for a symmetric ``W`` **iff** the padding is symmetric and the sliding windows tile the padded
+input exactly, ``(W_in + 2p - K_eff) % stride == 0`` (``K_eff = dilation * (K - 1) + 1``).
+Otherwise the last ``r`` input columns are never visited and the mirrored output is shifted.
+A transposed convolution is the adjoint of a convolution and is exact iff ``output_padding``
+(in width) is zero. The layers *refuse* geometries that would silently break this.
+
+Chapter: ``book/02_symmetric_kernels``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "symmetric_kernel",
+    "antisymmetric_kernel",
+    "conv_is_exact",
+    "exact_widths",
+    "SymConv2d",
+    "SymConvTranspose2d",
+    "export",
+]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def symmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
+    """Build a mirror-symmetric kernel from its first ``ceil(K/2)`` columns.
+
+    ``half``: ``(..., ceil(K/2))`` -> ``(..., K)`` with ``W[..., j] = W[..., K-1-j]``.
+    E.g. columns ``[a, b]`` give ``[a, b, b, a]`` (K=4) and ``[a, b, c]`` give ``[a, b, c, b, a]``.
+    """
+    free = (kernel_width + 1) // 2
+    if half.shape[-1] != free:
+        raise ValueError(
+            f"a symmetric kernel of width {kernel_width} has {free} free columns, "
+            f"got a tensor with {half.shape[-1]}"
+        )
+    return torch.cat([half, half[..., : kernel_width // 2].flip(-1)], dim=-1)
+
+
+def antisymmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
+    """Build a mirror-antisymmetric kernel from its first ``floor(K/2)`` columns.
+
+    ``half``: ``(..., floor(K/2))`` -> ``(..., K)`` with ``W[..., j] = -W[..., K-1-j]``; for odd
+    ``K`` the centre column is zero (it must equal its own negative). Paper Fig. 4(c).
+    """
+    free = kernel_width // 2
+    if half.shape[-1] != free:
+        raise ValueError(
+            f"an antisymmetric kernel of width {kernel_width} has {free} free columns, "
+            f"got a tensor with {half.shape[-1]}"
+        )
+    parts = [half]
+    if kernel_width % 2:
+        parts.append(half.new_zeros(*half.shape[:-1], 1))
+    parts.append(-half.flip(-1))
+    return torch.cat(parts, dim=-1)
+
+
+def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, tuple | list) and len(v) == 2 and all(isinstance(i, int) for i in v):
+        return (int(v[0]), int(v[1]))
+    raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+
+
+def conv_is_exact(width: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> bool:
+    """True when a convolution with a symmetric kernel commutes with the mirror at this width.
+
+    Condition: ``width + 2*padding >= K_eff`` and ``(width + 2*padding - K_eff) % stride == 0``
+    with ``K_eff = dilation * (kernel - 1) + 1``.
+    """
+    k_eff = dilation * (kernel - 1) + 1
+    span = width + 2 * padding - k_eff
+    return span >= 0 and span % stride == 0
+
+
+def exact_widths(kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1, count: int = 6) -> list[int]:
+    """The first ``count`` input widths for which :func:`conv_is_exact` holds."""
+    out, w = [], 1
+    while len(out) < count:
+        if conv_is_exact(w, kernel, stride, padding, dilation):
+            out.append(w)
+        w += 1
+    return out
+
+
+class _SymKernelMixin:
+    """Shared storage of the free columns and the cached full kernel."""
+
+    weight_half: nn.Parameter
+    kernel_size: tuple[int, int]
+
+    def _init_cache(self) -> None:
+        self._kernel_cache: Tensor | None = None
+        self._kernel_key: tuple | None = None
+
+    @property
+    def weight(self) -> Tensor:
+        """The full symmetric kernel, built from ``weight_half`` (differentiable)."""
+        return symmetric_kernel(self.weight_half, self.kernel_size[1])
+
+    def kernel(self) -> Tensor:
+        """The full kernel; cached while no gradient is being recorded.
+
+        Building the kernel is a ``cat`` of two slices: free in training next to the convolution,
+        but pure waste at inference, so without autograd the kernel is reused until the parameter
+        changes (tracked by its version counter, storage, dtype and device).
+        """
+        p = self.weight_half
+        if torch.is_grad_enabled() and p.requires_grad:
+            return self.weight
+        key = (p._version, p.data_ptr(), p.dtype, p.device)
+        if self._kernel_key != key or self._kernel_cache is None:
+            with torch.no_grad():
+                self._kernel_cache = self.weight.detach()
+            self._kernel_key = key
+        return self._kernel_cache
+
+    def _reset_half(self, fan_in: int, bias: nn.Parameter | None) -> None:
+        # Same distribution as nn.Conv2d's default (kaiming-uniform, a=sqrt(5)) per full-kernel entry.
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        nn.init.uniform_(self.weight_half, -bound, bound)
+        if bias is not None:
+            nn.init.uniform_(bias, -bound, bound)
+
+
+class SymConv2d(_SymKernelMixin, nn.Module):
+    r"""A 2D convolution whose kernels are left-right symmetric: ``conv(M x) == M conv(x)``.
+
+    Same constructor as :class:`torch.nn.Conv2d`. Parameters: ``weight_half`` of shape
+    ``(out_channels, in_channels // groups, kH, ceil(kW / 2))`` and optional ``bias``;
+    ``weight`` is the full ``(out, in // groups, kH, kW)`` kernel built from it.
+
+    Shapes: ``(N, C_in, H, W) -> (N, C_out, H_out, W_out)`` as for ``nn.Conv2d``.
+
+    Raises ``ValueError`` for a geometry that would break exact mirror equivariance:
+    ``padding='same'`` with an even kernel (PyTorch then pads asymmetrically), or, at call time,
+    an input width with ``(W + 2p - K_eff) % stride != 0``; the message lists widths that work.
+    (With ``padding_mode='replicate'`` a few tiny refused geometries happen to be exact, because
+    a window shifted inside the replicated edge sees the same values; the rule stays conservative.)
+
+    Chapter: ``book/02_symmetric_kernels``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
+                f"by groups ({groups})"
+            )
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.dilation = _pair(dilation, "dilation")
+        self.padding_mode = padding_mode
+        self.padding = self._resolve_padding(padding)
+        kh, kw = self.kernel_size
+        factory = {"device": device, "dtype": dtype}
+        self.weight_half = nn.Parameter(
+            torch.empty(out_channels, in_channels // groups, kh, (kw + 1) // 2, **factory)
+        )
+        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        self._init_cache()
+        self.reset_parameters()
+
+    def _resolve_padding(self, padding: int | tuple[int, int] | str) -> tuple[int, int]:
+        if padding == "valid":
+            return (0, 0)
+        if padding == "same":
+            if self.stride != (1, 1):
+                raise ValueError("padding='same' needs stride 1 (as in nn.Conv2d)")
+            keff = [d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size, strict=True)]
+            if keff[1] % 2 == 0:
+                raise ValueError(
+                    f"padding='same' with an even effective kernel width ({keff[1]}) pads one side "
+                    "more than the other, which breaks mirror equivariance; use an odd kernel width "
+                    "or an explicit integer padding"
+                )
+            return ((keff[0] - 1) // 2, (keff[1] - 1) // 2)
+        if isinstance(padding, str):
+            raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        p = _pair(padding, "padding")
+        if min(p) < 0:
+            raise ValueError(f"padding must be non-negative, got {padding!r}")
+        return p
+
+    def reset_parameters(self) -> None:
+        kh, kw = self.kernel_size
+        self._reset_half((self.in_channels // self.groups) * kh * kw, self.bias)
+
+    def check_width(self, width: int) -> None:
+        """Raise ``ValueError`` unless an input of this width keeps the layer exactly equivariant."""
+        k, s, p, d = self.kernel_size[1], self.stride[1], self.padding[1], self.dilation[1]
+        if not conv_is_exact(width, k, s, p, d):
+            raise ValueError(
+                f"{type(self).__name__}(kernel width {k}, stride {s}, padding {p}, dilation {d}) "
+                f"cannot take input width {width} exactly: mirror equivariance needs "
+                f"(W + 2*padding - dilation*(kernel-1) - 1) % stride == 0 and W + 2*padding >= "
+                f"{d * (k - 1) + 1}; widths that work: {exact_widths(k, s, p, d)}..."
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() not in (3, 4):
+            raise ValueError(f"expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+        if x.shape[-3] != self.in_channels:
+            raise ValueError(
+                f"expected {self.in_channels} input channels, got input of shape {tuple(x.shape)}"
+            )
+        self.check_width(x.shape[-1])
+        w = self.kernel()
+        if self.padding_mode != "zeros":
+            ph, pw = self.padding
+            x = F.pad(x, (pw, pw, ph, ph), mode=self.padding_mode)
+            return F.conv2d(x, w, self.bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def export(self) -> nn.Conv2d:
+        """A plain :class:`nn.Conv2d` with the full kernel copied in: identical outputs."""
+        conv = nn.Conv2d(
+            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
+            self.dilation, self.groups, self.bias is not None, self.padding_mode,
+            device=self.weight_half.device, dtype=self.weight_half.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(self.weight)
+            if self.bias is not None:
+                conv.bias.copy_(self.bias)
+        return conv
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}, padding={self.padding}")
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s + ", symmetric"
+
+
+class SymConvTranspose2d(_SymKernelMixin, nn.Module):
+    r"""A transposed 2D convolution with left-right symmetric kernels.
+
+    Same constructor as :class:`torch.nn.ConvTranspose2d`. Parameters: ``weight_half`` of shape
+    ``(in_channels, out_channels // groups, kH, ceil(kW / 2))`` and optional ``bias``.
+
+    Output width ``(W - 1) * stride - 2 * padding + dilation * (K - 1) + output_padding + 1``.
+    Input pixel ``i`` paints the window ``[i*s - p, i*s - p + K_eff - 1]``; mirroring ``i`` to
+    ``W-1-i`` mirrors that window inside the output iff the width's ``output_padding`` is 0, so
+    every input width is exact and a non-zero width ``output_padding`` is refused.
+
+    Chapter: ``book/02_symmetric_kernels``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        padding_mode: str = "zeros",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
+                f"by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise ValueError("SymConvTranspose2d only supports padding_mode='zeros' (as nn.ConvTranspose2d)")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = _pair(padding, "padding")
+        self.dilation = _pair(dilation, "dilation")
+        self.output_padding = _pair(output_padding, "output_padding")
+        self.padding_mode = padding_mode
+        if min(self.padding) < 0:
+            raise ValueError(f"padding must be non-negative, got {padding!r}")
+        if self.output_padding[1] != 0:
+            raise ValueError(
+                f"SymConvTranspose2d: output_padding {self.output_padding[1]} in width adds a column "
+                "on the right only, which breaks mirror equivariance; use output_padding=0 "
+                "(every input width is then exact; for 5x5 kernels up-sample by 2 with "
+                "nn.Upsample(scale_factor=2) and use a stride-1 SymConv2d)"
+            )
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
+            if op >= max(s, d):
+                raise ValueError("output_padding must be smaller than either stride or dilation")
+        kh, kw = self.kernel_size
+        factory = {"device": device, "dtype": dtype}
+        self.weight_half = nn.Parameter(
+            torch.empty(in_channels, out_channels // groups, kh, (kw + 1) // 2, **factory)
+        )
+        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        self._init_cache()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        kh, kw = self.kernel_size
+        # nn.ConvTranspose2d computes fan_in from weight dim 1 (out_channels // groups).
+        self._reset_half((self.out_channels // self.groups) * kh * kw, self.bias)
+
+    def output_width(self, width: int) -> int:
+        k, s, p, d = self.kernel_size[1], self.stride[1], self.padding[1], self.dilation[1]
+        return (width - 1) * s - 2 * p + d * (k - 1) + 1
+
+    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
+        if x.dim() not in (3, 4):
+            raise ValueError(f"expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+        if x.shape[-3] != self.in_channels:
+            raise ValueError(
+                f"expected {self.in_channels} input channels, got input of shape {tuple(x.shape)}"
+            )
+        out_w = self.output_width(x.shape[-1])
+        if out_w < 1:
+            raise ValueError(
+                f"input width {x.shape[-1]} gives an empty output (padding {self.padding[1]} too large)"
+            )
+        op = self.output_padding
+        if output_size is not None:
+            want_w = int(output_size[-1])
+            if want_w != out_w:
+                raise ValueError(
+                    f"output_size width {want_w} would need output_padding {want_w - out_w} in width, "
+                    f"which breaks mirror equivariance; the exact output width is {out_w}"
+                )
+            kh, sh, ph, dh = self.kernel_size[0], self.stride[0], self.padding[0], self.dilation[0]
+            base_h = (x.shape[-2] - 1) * sh - 2 * ph + dh * (kh - 1) + 1
+            op = (int(output_size[-2]) - base_h, 0)
+        return F.conv_transpose2d(
+            x, self.kernel(), self.bias, self.stride, self.padding, op, self.groups, self.dilation
+        )
+
+    def export(self) -> nn.ConvTranspose2d:
+        """A plain :class:`nn.ConvTranspose2d` with the full kernel copied in: identical outputs."""
+        conv = nn.ConvTranspose2d(
+            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
+            self.output_padding, self.groups, self.bias is not None, self.dilation,
+            device=self.weight_half.device, dtype=self.weight_half.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(self.weight)
+            if self.bias is not None:
+                conv.bias.copy_(self.bias)
+        return conv
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}, padding={self.padding}")
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s + ", symmetric"
+
+
+def export(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` with every symmetric layer replaced by its plain export.
+
+    The copy computes the same function with stock ``nn.Conv2d`` / ``nn.ConvTranspose2d``
+    layers (for ONNX, TorchScript or other tools that know nothing of symgan). The symmetry is
+    then a property of the weights, no longer enforced by the parametrisation.
+    """
+    if isinstance(module, SymConv2d | SymConvTranspose2d):
+        return module.export()
+    out = copy.deepcopy(module)
+    _replace_in_place(out)
+    return out
+
+
+def _replace_in_place(module: nn.Module) -> None:
+    for name, child in module.named_children():
+        if isinstance(child, SymConv2d | SymConvTranspose2d):
+            setattr(module, name, child.export())
+        else:
+            _replace_in_place(child)
