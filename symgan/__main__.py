@@ -1,0 +1,54 @@
+"""Command line: ``python -m symgan COMMAND ...`` (``symgan COMMAND`` once installed).
+
+Each command lives in its own module under :mod:`symgan.commands`, exposing ``HELP`` (one
+line), ``add_arguments(parser)`` and ``run(args) -> int``; this file only dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> module; imported lazily so ``--help`` stays fast and a command's heavy imports
+# (papermill, jupyter-book) are only needed when that command runs.
+COMMANDS = {
+    "demo": "symgan.commands.demo",
+    "train": "symgan.commands.train",
+    "sample": "symgan.commands.sample",
+    "evaluate": "symgan.commands.evaluate",
+    "results": "symgan.commands.results",
+    "book": "symgan.commands.book",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m symgan",
+        description="Symmetric GANs (Peleg & Wolf): train, sample, evaluate and build the book.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modname in COMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:
+                continue  # command not part of this version
+            raise
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The three scales every chapter and command runs at: ``smoke``, ``cpu`` and ``gpu``.
+
+=======  =======  ===================================  ==========================================
+scale    image    data (faces / rooms)                 used by
+=======  =======  ===================================  ==========================================
+smoke    16 px    tiny SynthFaces / SynthRooms         tests, CI, nbval: seconds a chapter
+cpu      32 px    SynthFaces / SynthRooms              the default: minutes on 2 CPU cores
+gpu      64 px    CelebA / LSUN bedrooms               paper scale: Colab or a workstation
+=======  =======  ===================================  ==========================================
+
+Choose one with :func:`resolve_scale`: an explicit value wins, then the ``SYMGAN_SCALE``
+environment variable (so tests and nbval can switch every notebook at once), then ``"cpu"``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+__all__ = ["SCALES", "Scale", "resolve_scale", "get_scale"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Defaults of one scale. Budgets are per training run: wall clock *and* steps, because a
+    noisy CPU machine stalls now and then and a run must still end on time."""
+
+    name: str
+    img_size: int
+    width: int
+    batch_size: int
+    max_steps: int
+    time_budget_s: float | None
+    face_data: str
+    room_data: str
+    n_train: int
+    amp: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SCALES: dict[str, Scale] = {
+    "smoke": Scale("smoke", 16, 8, 16, 40, 30.0, "synthfaces", "synthrooms", 512, False),
+    "cpu": Scale("cpu", 32, 32, 64, 4000, 150.0, "synthfaces", "synthrooms", 10000, False),
+    "gpu": Scale("gpu", 64, 64, 128, 30000, None, "celeba", "lsun_bedroom", 202599, True),
+}
+
+
+def resolve_scale(scale: str | None = None) -> str:
+    """The scale to run: ``scale`` if given, else ``$SYMGAN_SCALE``, else ``"cpu"``.
+
+    Raises ``ValueError`` naming the valid scales for anything else (a typo in a notebook's
+    ``parameters`` cell must not silently run the wrong experiment).
+    """
+    value = scale if scale not in (None, "") else os.environ.get("SYMGAN_SCALE") or "cpu"
+    value = str(value).strip().lower()
+    if value not in SCALES:
+        raise ValueError(f"unknown scale {value!r}: expected one of {sorted(SCALES)}")
+    return value
+
+
+def get_scale(scale: str | None = None) -> Scale:
+    """The :class:`Scale` for ``scale`` (resolved with :func:`resolve_scale`)."""
+    return SCALES[resolve_scale(scale)]
