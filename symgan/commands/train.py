@@ -1,0 +1,84 @@
+"""``python -m symgan train``: train one of the paper's five methods.
+
+Examples::
+
+    python -m symgan train --method zprime --scale cpu --out runs/zprime
+    torchrun --nproc_per_node 2 -m symgan train --method flip --scale smoke --out runs/ddp
+
+The run folder holds ``checkpoint.safetensors`` (resumed automatically), ``log.csv``,
+``samples/step_*.png`` (a fixed-latent grid) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "train one of the five methods (dcgan, dcgan_soft, dcgan_strong, zprime, flip)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..config import METHOD_NAMES
+
+    p.add_argument("--method", default="zprime", choices=METHOD_NAMES)
+    p.add_argument("--scale", default=None, help="smoke, cpu or gpu (default: $SYMGAN_SCALE or cpu)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<method>-<data>-<size>px-<hash>)")
+    p.add_argument("--data", default=None, help="dataset name (default: the scale's face data)")
+    p.add_argument("--img-size", type=int, default=None)
+    p.add_argument("--width", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="per process under torchrun")
+    p.add_argument("--steps", type=int, default=None, help="maximum number of steps")
+    p.add_argument("--time-budget", type=float, default=None, help="seconds of training (0: no limit)")
+    p.add_argument("--alpha", type=float, default=None, help="symmetry-loss weight (default: the method's)")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
+    p.add_argument("--n-train", type=int, default=None, help="training images to generate / use")
+    p.add_argument("--sample-every", type=int, default=None)
+    p.add_argument("--checkpoint-every", type=int, default=None)
+    p.add_argument("--log-every", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if the folder has a checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~symgan.config.TrainConfig` the arguments describe."""
+    from ..config import TrainConfig
+
+    over = {k: v for k, v in {
+        "data": args.data, "img_size": args.img_size, "width": args.width,
+        "batch_size": args.batch_size, "max_steps": args.steps, "alpha": args.alpha, "lr": args.lr,
+        "seed": args.seed, "device": args.device, "n_train": args.n_train,
+        "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
+        "log_every": args.log_every, "out_dir": args.out,
+    }.items() if v is not None}
+    if args.time_budget is not None:
+        over["time_budget_s"] = args.time_budget or None
+    if args.no_progress:
+        over["progress"] = False
+    return TrainConfig.from_scale(args.scale, method=args.method, **over)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..checkpoint import CheckpointError
+    from ..train import Trainer, TrainingDiverged
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = config_from_args(args)
+    trainer = Trainer(cfg, cfg.out_dir, resume=not args.no_resume)
+    try:
+        result = trainer.train()
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 4
+    if trainer.rank == 0:
+        print(json.dumps(result.info, indent=2))
+    return 0

@@ -1,0 +1,194 @@
+"""Training configuration: the five methods of paper 4.1 and one dataclass for a training run.
+
+The five methods (paper 4.1, Fig. 9) and what each one means here:
+
+==============  ==========  =============  ==========  =====  ====================================
+method          generator   discriminator  encoding    alpha  why
+==============  ==========  =============  ==========  =====  ====================================
+``dcgan``       plain       plain          zprime      0      the control: no symmetry anywhere
+``dcgan_soft``  plain       plain          zprime      40     loss baseline (paper 2.2), soft
+``dcgan_strong`` plain      plain          zprime      100    loss baseline (paper 2.2), strong
+``zprime``      z'          symmetric      zprime      0      paper 2.1.1 + 2.1.3
+``flip``        flip        symmetric      flip        0      paper 2.1.2 + 2.1.3
+==============  ==========  =============  ==========  =====  ====================================
+
+Discriminator choice: the paper presents the symmetric discriminator (2.1.3) as part of *its*
+framework and describes the baselines as "DC-GAN with a symmetric loss term", so the three
+DC-GAN rows keep DC-GAN's plain discriminator and only the two Symmetric-GAN rows use the
+symmetric one. ``TrainConfig(symmetric_d=...)`` overrides it for ablations.
+
+The symmetry loss (paper 2.2) is ``alpha * mean_{n,c,h,w} (G(z) - M(G(zN)))^2``: the squared
+norm is reduced by the **mean** over batch and pixels (a per-pixel MSE), so alpha does not
+depend on the image size; ``sym_reduction="sum"`` sums over pixels (mean over the batch)
+instead. See :mod:`symgan.losses` and ``book/06_loss_baselines_and_faces``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .scales import get_scale
+
+__all__ = ["Method", "METHODS", "METHOD_NAMES", "TrainConfig", "get_method"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One of the paper's five methods: generator ``arch``, discriminator symmetry, latent
+    ``encoding`` of symmetry and the weight ``alpha`` of the symmetry loss."""
+
+    name: str
+    arch: str
+    symmetric_d: bool
+    encoding: str
+    alpha: float
+    label: str
+
+
+METHODS: dict[str, Method] = {
+    "dcgan": Method("dcgan", "dcgan", False, "zprime", 0.0, "DC-GAN"),
+    "dcgan_soft": Method("dcgan_soft", "dcgan", False, "zprime", 40.0, "DC-GAN + soft loss (α=40)"),
+    "dcgan_strong": Method(
+        "dcgan_strong", "dcgan", False, "zprime", 100.0, "DC-GAN + strong loss (α=100)"
+    ),
+    "zprime": Method("zprime", "zprime", True, "zprime", 0.0, "Symmetric GAN, z'"),
+    "flip": Method("flip", "flip", True, "flip", 0.0, "Symmetric GAN, flip"),
+}
+METHOD_NAMES = tuple(METHODS)
+
+
+def get_method(name: str) -> Method:
+    """The :class:`Method` called ``name``; ``ValueError`` naming the valid ones otherwise."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}: expected one of {list(METHODS)}")
+    return METHODS[name]
+
+
+# Fields that change the trained weights. The run-directory key hashes only these, so changing
+# the device, output folder, logging or progress bar reuses a cached run.
+_KEY_FIELDS = (
+    "method", "arch", "symmetric_d", "encoding", "alpha", "sym_reduction", "data", "n_train",
+    "data_seed", "img_size", "channels", "z_dim", "n_anti", "width", "kernel_size", "batch_size",
+    "max_steps", "time_budget_s", "lr", "beta1", "beta2", "seed",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. Build one with :meth:`from_scale`.
+
+    ``arch``/``symmetric_d``/``encoding``/``alpha`` default to the method's values (``None``
+    means "from the method"). Budgets: training stops at ``max_steps`` or when
+    ``time_budget_s`` seconds of training have passed (``None``: no time limit), whichever
+    comes first. ``batch_size`` is per process under ``torchrun``.
+    """
+
+    method: str = "zprime"
+    arch: str | None = None
+    symmetric_d: bool | None = None
+    encoding: str | None = None
+    alpha: float | None = None
+    sym_reduction: str = "mean"
+    data: str = "synthfaces"
+    n_train: int = 10000
+    data_seed: int = 0
+    img_size: int = 32
+    channels: int = 3
+    z_dim: int = 100
+    n_anti: int = 5
+    width: int = 32
+    kernel_size: int = 4
+    batch_size: int = 64
+    max_steps: int = 4000
+    time_budget_s: float | None = 150.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+    out_dir: str | None = None
+    sample_every: int = 500
+    checkpoint_every: int = 250
+    log_every: int = 10
+    n_sample: int = 64
+    progress: bool = True
+    scale: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        m = get_method(self.method)
+        if self.arch is None:
+            self.arch = m.arch
+        if self.symmetric_d is None:
+            self.symmetric_d = m.symmetric_d
+        if self.encoding is None:
+            self.encoding = m.encoding if self.arch == "dcgan" else self.arch
+        if self.alpha is None:
+            self.alpha = m.alpha
+        self.alpha = float(self.alpha)
+        if self.sym_reduction not in ("mean", "sum"):
+            raise ValueError(f"sym_reduction must be 'mean' or 'sum', got {self.sym_reduction!r}")
+        if self.max_steps < 0 or self.batch_size < 1:
+            raise ValueError(f"need max_steps >= 0 and batch_size >= 1, got {self.max_steps}, {self.batch_size}")
+
+    @classmethod
+    def from_scale(cls, scale: str | None = None, method: str = "zprime", **overrides: Any) -> TrainConfig:
+        """Defaults of a named scale (:mod:`symgan.scales`: ``smoke``, ``cpu``, ``gpu``; ``None``
+        reads ``$SYMGAN_SCALE``) for ``method``, then ``overrides`` (any field)."""
+        s = get_scale(scale)
+        kw: dict[str, Any] = dict(
+            method=method, data=s.face_data, n_train=s.n_train, img_size=s.img_size,
+            width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,
+            time_budget_s=s.time_budget_s, amp=s.amp, scale=s.name,
+        )
+        if s.name == "smoke":
+            kw.update(sample_every=20, checkpoint_every=20, log_every=5, n_sample=16)
+        if s.name == "gpu":
+            kw.update(sample_every=1000, checkpoint_every=1000, log_every=50)
+        kw.update(overrides)
+        return cls(**kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys (from a newer version) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def key_dict(self) -> dict[str, Any]:
+        """The fields that change the trained weights (see ``_KEY_FIELDS``)."""
+        d = self.to_dict()
+        return {k: d[k] for k in _KEY_FIELDS}
+
+    def key(self) -> str:
+        """A 12-hex-digit hash of :meth:`key_dict`: the cache key of :func:`symgan.train.load_or_train`."""
+        blob = json.dumps(self.key_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def run_name(self) -> str:
+        return f"{self.method}-{self.data}-{self.img_size}px-{self.key()}"
+
+    def model_dict(self) -> dict[str, Any]:
+        """The architecture fields a checkpoint must match to load into models of this config."""
+        return {k: getattr(self, k) for k in (
+            "arch", "symmetric_d", "encoding", "img_size", "channels", "z_dim", "n_anti", "width",
+            "kernel_size")}
+
+    def build_models(self):  # -> tuple[Generator, Discriminator]
+        """Fresh ``(G, D)`` for this config (DC-GAN initialisation), on the CPU."""
+        from .discriminators import Discriminator
+        from .generators import Generator
+
+        G = Generator(self.arch, img_size=self.img_size, channels=self.channels, z_dim=self.z_dim,
+                      n_anti=self.n_anti, width=self.width, kernel_size=self.kernel_size,
+                      encoding=self.encoding)
+        D = Discriminator(symmetric=bool(self.symmetric_d), img_size=self.img_size,
+                          channels=self.channels, width=self.width, kernel_size=self.kernel_size)
+        return G, D

@@ -1,0 +1,75 @@
+"""Device choice and reproducibility: pick cuda / mps / cpu, seed every RNG, save and restore them.
+
+A resumed run continues *exactly* only when every random number generator it draws from is
+restored: torch's global CPU (and CUDA) generators, numpy's and Python's. The RNG state is
+returned as tensors (torch) and JSON-able lists (numpy, Python) so a checkpoint never needs
+pickle (see :mod:`symgan.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["auto_device", "seed_everything", "get_rng_state", "set_rng_state"]
+
+
+def auto_device(prefer: str | None = "auto") -> torch.device:
+    """``prefer`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else the best available:
+    cuda, then mps, then cpu. Under ``torchrun`` ``"auto"`` picks ``cuda:$LOCAL_RANK``."""
+    if prefer not in (None, "", "auto"):
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed torch (CPU and CUDA), numpy and Python's ``random``. With ``deterministic``, ask
+    torch for deterministic kernels (warn-only: a kernel without a deterministic version still
+    runs) and disable cuDNN autotuning, which picks algorithms by timing."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+def get_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """``(tensors, json)``: torch CPU/CUDA states as ``uint8`` tensors; numpy and Python states
+    as JSON-serialisable values."""
+    tensors = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"torch_cuda_{i}"] = s
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    py_version, py_state, py_gauss = random.getstate()
+    js = {
+        "numpy": [name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)],
+        "python": [py_version, list(py_state), py_gauss],
+    }
+    return tensors, js
+
+
+def set_rng_state(tensors: dict[str, torch.Tensor], js: dict[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    torch.set_rng_state(tensors["torch_cpu"].to(torch.uint8).cpu())
+    cuda = sorted(k for k in tensors if k.startswith("torch_cuda_"))
+    if cuda and torch.cuda.is_available():
+        states = [tensors[k].to(torch.uint8).cpu() for k in cuda]
+        if len(states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(states)
+    if "numpy" in js:
+        name, keys, pos, has_gauss, cached = js["numpy"]
+        np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    if "python" in js:
+        v, state, gauss = js["python"]
+        random.setstate((v, tuple(state), gauss))
