@@ -1,0 +1,46 @@
+"""Datasets for symgan: procedural faces and bedrooms (offline), the scikit-image LFW subset,
+and loaders for CelebA, LFW, LSUN bedrooms and image folders. All items are float tensors
+``(C, H, W)`` in ``[-1, 1]``; :func:`get_dataset` is the single entry point."""
+
+from .cache import data_dir
+from .fetch import fetch
+from .real import (
+    CelebA,
+    DatasetNotFoundError,
+    EmptyDatasetError,
+    ImageFolder,
+    LFWPeople,
+    LFWSubset,
+    LSUNBedrooms,
+    astronaut_face,
+    load_image,
+    pil_to_tensor,
+)
+from .registry import DATASETS, get_dataset
+from .synthfaces import FaceIdentity, SynthFaces, render, render_batch, sample_identities
+from .synthrooms import SynthRooms, render_rooms, sample_rooms
+
+__all__ = [
+    "CelebA",
+    "DATASETS",
+    "DatasetNotFoundError",
+    "EmptyDatasetError",
+    "FaceIdentity",
+    "ImageFolder",
+    "LFWPeople",
+    "LFWSubset",
+    "LSUNBedrooms",
+    "SynthFaces",
+    "SynthRooms",
+    "astronaut_face",
+    "data_dir",
+    "fetch",
+    "get_dataset",
+    "load_image",
+    "pil_to_tensor",
+    "render",
+    "render_batch",
+    "render_rooms",
+    "sample_identities",
+    "sample_rooms",
+]

@@ -1,0 +1,469 @@
+"""Real images: the LFW subset and astronaut photo shipped with scikit-image, and loaders for
+CelebA, LFW, LSUN bedrooms and any folder of images.
+
+Every dataset returns float tensors ``(C, size, size)`` in ``[-1, 1]``. Photos are resized so that
+the shorter side is ``size`` (bicubic, antialiased) and centre-cropped to ``size x size``, as
+``Resize(size) + CenterCrop(size)`` in the PyTorch DC-GAN tutorial. Grayscale, RGBA/LA
+(composited on white), palette and 16-bit images are converted.
+
+Nothing here downloads unless asked (:mod:`symgan.data.fetch`); a missing dataset raises
+:class:`DatasetNotFoundError` naming the command that fetches it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from .cache import data_dir
+
+__all__ = [
+    "DatasetNotFoundError",
+    "EmptyDatasetError",
+    "IMAGE_EXTENSIONS",
+    "pil_to_tensor",
+    "load_image",
+    "LFWSubset",
+    "astronaut_face",
+    "ImageFolder",
+    "CelebA",
+    "LFWPeople",
+    "LSUNBedrooms",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
+                    ".pgm")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are not where they should be; the message says what to run."""
+
+
+class EmptyDatasetError(ValueError):
+    """A dataset has no usable images, or fewer than one batch."""
+
+
+def _to_mode(img: Image.Image, channels: int) -> Image.Image:
+    """Convert any PIL mode to ``"L"`` (channels=1) or ``"RGB"`` (channels=3).
+
+    16- and 32-bit integer and float images are rescaled from their own range (``I;16``: /257),
+    transparency is composited on white, palettes are expanded.
+    """
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        if img.mode.startswith("I;16"):
+            a = a / 257.0
+        elif a.max() > 255 or a.min() < 0:  # 32-bit: stretch to 8 bits
+            lo, hi = float(a.min()), float(a.max())
+            a = (a - lo) / max(hi - lo, 1e-12) * 255.0
+        elif img.mode == "F" and a.max() <= 1.0:
+            a = a * 255.0
+        img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba).convert("RGB")
+    if channels == 1:
+        return img.convert("L")
+    return img.convert("RGB")
+
+
+def _resize_crop(img: Image.Image, size: int) -> Image.Image:
+    """Shorter side to ``size`` (bicubic, PIL's antialiasing), then a centre ``size x size``
+    crop."""
+    w, h = img.size
+    if (w, h) != (size, size):
+        s = size / min(w, h)
+        nw, nh = max(size, round(w * s)), max(size, round(h * s))
+        img = img.resize((nw, nh), Image.BICUBIC, reducing_gap=None)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+    return img
+
+
+def pil_to_tensor(img: Image.Image, size: int, channels: int = 3) -> torch.Tensor:
+    """Any PIL image -> float tensor ``(channels, size, size)`` in ``[-1, 1]`` (convert, resize
+    the shorter side, centre-crop)."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    a = np.asarray(_resize_crop(_to_mode(img, channels), size), dtype=np.uint8)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    return torch.from_numpy(a.copy()).permute(2, 0, 1).float() / 127.5 - 1.0
+
+
+def load_image(path: str | os.PathLike, size: int, channels: int = 3) -> torch.Tensor:
+    """Read an image file as a float tensor ``(channels, size, size)`` in ``[-1, 1]``."""
+    with Image.open(path) as img:
+        img.load()
+        return pil_to_tensor(img, size, channels)
+
+
+def _uint8_to_tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a).permute(2, 0, 1).float() / 127.5 - 1.0
+
+
+def _skimage():
+    try:
+        import skimage.data as skd
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "scikit-image is needed for the LFW subset and the astronaut photo: "
+            "pip install 'symgan[data]'") from e
+    return skd
+
+
+class LFWSubset(Dataset):
+    """The 100 real faces of ``skimage.data.lfw_subset()`` (25x25 grayscale), upsampled to
+    ``size`` (bicubic). ``include_mirrors`` appends their 100 mirror images (indices 100..199).
+    ``channels=3`` repeats the gray channel. ``images`` is ``uint8`` ``(N, size, size, C)``."""
+
+    def __init__(self, size: int = 32, channels: int = 1, include_mirrors: bool = False) -> None:
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {channels}")
+        faces = _skimage().lfw_subset()[:100]  # the first 100 are faces, the rest are not
+        out = []
+        for f in faces:
+            im = Image.fromarray(np.asarray(f, dtype=np.float32) * 255.0, mode="F")
+            out.append(np.asarray(im.resize((size, size), Image.BICUBIC)))
+        a = np.clip(np.rint(np.stack(out)), 0, 255).astype(np.uint8)[..., None]
+        if include_mirrors:
+            a = np.concatenate([a, a[:, :, ::-1]])
+        if channels == 3:
+            a = np.repeat(a, 3, axis=3)
+        self.images = np.ascontiguousarray(a)
+        self.size, self.channels = size, channels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return _uint8_to_tensor(self.images[i])
+
+
+def astronaut_face(size: int = 64, channels: int = 3) -> torch.Tensor:
+    """A square crop of the face in ``skimage.data.astronaut()`` (Eileen Collins, public domain):
+    ``(channels, size, size)`` in ``[-1, 1]``, hair to chin, roughly centred like the aligned
+    CelebA crops."""
+    a = _skimage().astronaut()
+    crop = Image.fromarray(a[10:190, 138:318])
+    return pil_to_tensor(crop, size, channels)
+
+
+# ----------------------------------------------------------------------------- image folders
+
+
+def _scan(root: Path, extensions: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """All non-hidden files under ``root`` (recursive, sorted): (image candidates, others)."""
+    imgs, other = [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for f in sorted(filenames):
+            if f.startswith("."):
+                continue
+            p = Path(dirpath) / f
+            (imgs if p.suffix.lower() in extensions else other).append(p)
+    return imgs, other
+
+
+def _check_image(read) -> bool:
+    """True when the bytes decode as an image (full decode: truncated files fail too)."""
+    try:
+        with Image.open(read()) as im:
+            im.load()
+        return True
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+
+
+def _warn_skipped(where: str, bad: list[str]) -> None:
+    if bad:
+        shown = ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "")
+        warnings.warn(f"{where}: skipped {len(bad)} file(s) that are not readable images: "
+                      f"{shown}", stacklevel=3)
+
+
+def _check_count(n: int, where: str, min_images: int, batch_size: int | None) -> None:
+    need = max(min_images, batch_size or 0, 1)
+    if n < need:
+        what = f"one batch of {batch_size}" if batch_size and batch_size >= min_images else (
+            f"min_images={need}")
+        raise EmptyDatasetError(
+            f"{where}: found {n} usable image(s), need at least {need} ({what}). "
+            "Point it at a folder with more images, or lower batch_size / min_images.")
+
+
+class ImageFolder(Dataset):
+    """Every image under ``root`` (recursive; ``IMAGE_EXTENSIONS``; hidden files ignored).
+
+    Unreadable files (corrupt images, non-image files) are found when the dataset is built —
+    each image is decoded once, unless ``verify=False`` — and skipped with **one** warning that
+    counts them, so an epoch never stops halfway. Fewer than ``max(min_images, batch_size)``
+    usable images is an :class:`EmptyDatasetError`; a missing ``root`` is a
+    :class:`DatasetNotFoundError`. ``preload=True`` decodes everything into ``images``
+    (``uint8`` ``(N, size, size, C)``) once; otherwise images are read on access.
+    """
+
+    def __init__(self, root: str | os.PathLike, size: int = 64, channels: int = 3,
+                 min_images: int = 1, batch_size: int | None = None, verify: bool = True,
+                 preload: bool = False, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> None:
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DatasetNotFoundError(
+                f"image folder not found: {self.root}. Pass root= an existing folder of images "
+                f"(searched recursively for {', '.join(extensions)}).")
+        self.size, self.channels = int(size), int(channels)
+        imgs, other = _scan(self.root, tuple(e.lower() for e in extensions))
+        bad = [p for p in other]
+        if verify:
+            good = [p for p in imgs if _check_image(lambda p=p: p)]
+            bad += [p for p in imgs if p not in set(good)]
+        else:
+            good = imgs
+        self.files: list[Path] = good
+        self.skipped: list[Path] = sorted(bad)
+        _warn_skipped(f"ImageFolder({self.root})",
+                      [str(p.relative_to(self.root)) for p in self.skipped])
+        _check_count(len(self.files), f"ImageFolder({self.root})", min_images, batch_size)
+        self.images = None
+        if preload:
+            self.images = np.stack([
+                (self._load(i).permute(1, 2, 0).numpy() * 127.5 + 127.5).round().astype(np.uint8)
+                for i in range(len(self.files))])
+
+    def _load(self, i: int) -> torch.Tensor:
+        return load_image(self.files[i], self.size, self.channels)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if self.images is not None:
+            return _uint8_to_tensor(self.images[i])
+        return self._load(i)
+
+
+# ----------------------------------------------------------------------------- CelebA
+
+
+class CelebA(Dataset):
+    """The aligned-and-cropped CelebA faces (``img_align_celeba``, 178x218 JPEGs), read from
+    ``img_align_celeba.zip`` or its extracted folder, ``Resize(size) + CenterCrop(size)``.
+
+    ``root`` may be the zip, the extracted ``img_align_celeba`` folder, or a folder holding
+    either (default ``<data dir>/celeba``, where ``python -m symgan.data fetch celeba`` puts it).
+    Members are checked when the dataset is built when ``verify=True`` (slow for all 202,599
+    images: off by default; a file that fails later is replaced by the next one, with one
+    warning).
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, size: int = 64, channels: int = 3,
+                 min_images: int = 1, batch_size: int | None = None, verify: bool = False,
+                 max_images: int | None = None) -> None:
+        root = Path(root).expanduser() if root is not None else data_dir() / "celeba"
+        self.size, self.channels = int(size), int(channels)
+        self.zip_path: Path | None = None
+        self.folder: Path | None = None
+        for cand in (root, root / "img_align_celeba.zip"):
+            if cand.is_file() and zipfile.is_zipfile(cand):
+                self.zip_path = cand
+                break
+        if self.zip_path is None:
+            for cand in (root / "img_align_celeba", root):
+                if cand.is_dir() and any(cand.glob("*.jpg")):
+                    self.folder = cand
+                    break
+        if self.zip_path is None and self.folder is None:
+            raise DatasetNotFoundError(
+                f"CelebA not found at {root}. Run `python -m symgan.data fetch celeba` "
+                "(downloads img_align_celeba.zip, 1.4 GB, into the data directory), or pass "
+                "root= the img_align_celeba.zip file or its extracted folder.")
+        if self.zip_path is not None:
+            with zipfile.ZipFile(self.zip_path) as zf:
+                names = sorted(n for n in zf.namelist()
+                               if n.lower().endswith((".jpg", ".jpeg", ".png"))
+                               and not Path(n).name.startswith("."))
+            self.names = names
+        else:
+            self.names = sorted(str(p) for p in self.folder.glob("*.jp*g"))
+        if max_images is not None:
+            self.names = self.names[:max_images]
+        self._zf: zipfile.ZipFile | None = None
+        self._pid = -1
+        self._warned = False
+        if verify:
+            ok = [n for n in self.names if _check_image(lambda n=n: io.BytesIO(self._read(n)))]
+            _warn_skipped(f"CelebA({root})", sorted(set(self.names) - set(ok)))
+            self.names = ok
+        _check_count(len(self.names), f"CelebA({root})", min_images, batch_size)
+
+    def _read(self, name: str) -> bytes:
+        if self.zip_path is None:
+            return Path(name).read_bytes()
+        if self._zf is None or self._pid != os.getpid():  # one handle per DataLoader worker
+            self._zf = zipfile.ZipFile(self.zip_path)
+            self._pid = os.getpid()
+        return self._zf.read(name)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        for k in range(len(self.names)):
+            name = self.names[(i + k) % len(self.names)]
+            try:
+                with Image.open(io.BytesIO(self._read(name))) as img:
+                    img.load()
+                    return pil_to_tensor(img, self.size, self.channels)
+            except (OSError, UnidentifiedImageError, ValueError, zipfile.BadZipFile):
+                if not self._warned:
+                    warnings.warn(f"CelebA: unreadable image {name} replaced by the next one "
+                                  "(build with verify=True to drop such files up front)",
+                                  stacklevel=2)
+                    self._warned = True
+        raise EmptyDatasetError("CelebA: no readable image")
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_zf"] = None  # zip handles do not cross process boundaries
+        return state
+
+
+# ----------------------------------------------------------------------------- LFW (sklearn)
+
+
+class LFWPeople(Dataset):
+    """Labeled Faces in the Wild through scikit-learn's ``fetch_lfw_people`` (the
+    ``symgan[lfw]`` extra), stored under ``<data dir>/lfw``. Images (the default 125x94 face
+    crop) are resized and centre-cropped to ``size``. Fetch first with
+    ``python -m symgan.data fetch lfw`` (scikit-learn verifies the archive's SHA-256).
+    ``targets`` holds the person index of each image, ``target_names`` their names."""
+
+    def __init__(self, size: int = 64, channels: int = 3, min_faces_per_person: int = 0,
+                 download: bool = False, data_home: str | os.PathLike | None = None) -> None:
+        try:
+            from sklearn.datasets import fetch_lfw_people
+        except ImportError as e:
+            raise ImportError("LFW needs scikit-learn: pip install 'symgan[lfw]' "
+                              "(or pip install scikit-learn)") from e
+        home = Path(data_home) if data_home is not None else data_dir() / "lfw"
+        try:
+            b = fetch_lfw_people(data_home=str(home), color=channels == 3, resize=1.0,
+                                 min_faces_per_person=min_faces_per_person,
+                                 download_if_missing=download)
+        except OSError as e:
+            raise DatasetNotFoundError(
+                f"LFW not found under {home}. Run `python -m symgan.data fetch lfw` "
+                "(downloads about 230 MB through scikit-learn).") from e
+        imgs = np.asarray(b.images, dtype=np.float32)
+        if imgs.max() <= 1.0:
+            imgs = imgs * 255.0
+        self.size, self.channels = int(size), int(channels)
+        self.targets = np.asarray(b.target)
+        self.target_names = list(b.target_names)
+        out = []
+        for a in imgs:
+            a8 = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+            t = pil_to_tensor(Image.fromarray(a8), self.size, self.channels)
+            out.append((t.permute(1, 2, 0).numpy() * 127.5 + 127.5).round().astype(np.uint8))
+        self.images = np.stack(out)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return _uint8_to_tensor(self.images[i])
+
+
+# ----------------------------------------------------------------------------- LSUN (lmdb)
+
+
+class LSUNBedrooms(Dataset):
+    """LSUN bedrooms from the official lmdb export (``bedroom_train_lmdb``): values are encoded
+    images (WebP/JPEG), read with the ``lmdb`` package (the ``symgan[lsun]`` extra),
+    ``Resize(size) + CenterCrop(size)``. ``max_images`` takes the first keys only (the full
+    export has 3,033,042). An image that fails to decode is replaced by the next one, with one
+    warning; ``verify=True`` decodes every value up front and drops the bad ones (slow)."""
+
+    def __init__(self, lmdb_path: str | os.PathLike | None = None, size: int = 64,
+                 channels: int = 3, max_images: int | None = None, min_images: int = 1,
+                 batch_size: int | None = None, verify: bool = False) -> None:
+        try:
+            import lmdb
+        except ImportError as e:
+            raise ImportError("LSUN needs the lmdb package: pip install 'symgan[lsun]'") from e
+        path = Path(lmdb_path).expanduser() if lmdb_path is not None else (
+            data_dir() / "lsun" / "bedroom_train_lmdb")
+        if not (path / "data.mdb").is_file() and not (path.is_file()):
+            raise DatasetNotFoundError(
+                f"LSUN bedroom lmdb not found at {path}. Run `python -m symgan.data fetch "
+                "lsun_bedroom` (downloads bedroom_train_lmdb.zip, 43 GB, and unpacks it), or pass "
+                "lmdb_path= the folder holding data.mdb.")
+        self.path, self.size, self.channels = path, int(size), int(channels)
+        self._lmdb = lmdb
+        env = self._open()
+        with env.begin(write=False) as txn:
+            keys = []
+            for k in txn.cursor().iternext(keys=True, values=False):
+                keys.append(bytes(k))
+                if max_images is not None and len(keys) >= max_images:
+                    break
+        self.keys = keys
+        self._warned = False
+        if verify:
+            with env.begin(write=False) as txn:
+                ok = [k for k in keys if _check_image(lambda k=k: io.BytesIO(txn.get(k)))]
+            _warn_skipped(f"LSUNBedrooms({path})",
+                          [k.decode(errors="replace") for k in keys if k not in set(ok)])
+            self.keys = ok
+        _check_count(len(self.keys), f"LSUNBedrooms({path})", min_images, batch_size)
+
+    def _open(self):
+        self._env = self._lmdb.open(str(self.path), readonly=True, lock=False, readahead=False,
+                                    meminit=False, subdir=self.path.is_dir(), max_readers=64)
+        self._pid = os.getpid()
+        return self._env
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if self._env is None or self._pid != os.getpid():
+            self._open()
+        with self._env.begin(write=False) as txn:
+            for k in range(len(self.keys)):
+                key = self.keys[(i + k) % len(self.keys)]
+                try:
+                    buf = txn.get(key)
+                    with Image.open(io.BytesIO(buf)) as img:
+                        img.load()
+                        return pil_to_tensor(img, self.size, self.channels)
+                except (OSError, UnidentifiedImageError, ValueError, TypeError):
+                    if not self._warned:
+                        warnings.warn(f"LSUN: unreadable value for key {key!r} replaced by the "
+                                      "next image", stacklevel=2)
+                        self._warned = True
+        raise EmptyDatasetError("LSUN: no readable image")
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_env"] = None  # lmdb environments do not cross process boundaries
+        state["_lmdb"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        import lmdb
+
+        self._lmdb = lmdb
