@@ -1,0 +1,298 @@
+"""Helpers shared by the book's chapters: setup at a scale, figures, captions and tables.
+
+Every chapter starts with::
+
+    scale = None                      # the papermill ``parameters`` cell: raw knobs only
+    cfg = symgan.book.setup_chapter(scale)   # validated Scale, seeded, figure style set
+
+so the scale comes from the notebook parameter, else ``$SYMGAN_SCALE``, else ``"cpu"``
+(:func:`symgan.scales.resolve_scale`). Images everywhere are float tensors in ``[-1, 1]`` of
+shape ``(N, C, H, W)``; figures map them to ``[0, 1]`` with ``(x + 1) / 2``.
+
+Nothing here is model code: models live in :mod:`symgan.generators` and
+:mod:`symgan.discriminators`. Chapter: ``book/01_introduction`` (how chapters are built).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .scales import Scale, get_scale
+from .symmetry import mirror
+
+__all__ = [
+    "setup_chapter",
+    "caption",
+    "markdown_table",
+    "show_grid",
+    "show_series",
+    "show_kernels",
+    "calibrate_batchnorm",
+    "time_call",
+    "OverfitResult",
+    "train_discriminator",
+]
+
+
+def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None = None) -> Scale:
+    """Resolve and validate ``scale``, seed ``random``/``numpy``/``torch``, set the figure style.
+
+    Returns the :class:`~symgan.scales.Scale` (an unknown name raises ``ValueError`` listing the
+    valid ones). ``threads`` caps ``torch`` intra-op threads (default: leave torch's choice, at
+    most 4 on a CPU machine so a notebook does not starve its neighbours).
+    """
+    cfg = get_scale(scale)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    elif not torch.cuda.is_available():
+        torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    try:
+        import matplotlib as mpl
+
+        mpl.rcParams.update({
+            "figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (8, 3.2),
+            "axes.titlesize": 11, "axes.labelsize": 10, "figure.titlesize": 12,
+            "image.interpolation": "nearest",
+        })
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        pass
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"scale={cfg.name!r}: images {cfg.img_size}x{cfg.img_size}, width {cfg.width}, "
+          f"batch {cfg.batch_size}, device {device}, torch {torch.__version__}, seed {seed}")
+    return cfg
+
+
+def caption(text: str, number: str | None = None) -> None:
+    """Display a figure caption (Markdown) below the figure drawn by the same cell.
+
+    ``number`` like ``"2.1"`` prefixes **Figure 2.1.**. Build the text with f-strings so that
+    every number in it is the one measured by the cell that ran.
+    """
+    from IPython.display import Markdown, display
+
+    head = f"**Figure {number}.** " if number else ""
+    display(Markdown(f"{head}*{text}*" if not head else f"{head}{text}"))
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], fmt: str = ".2e") -> str:
+    """A Markdown table: floats formatted with ``fmt``, everything else with ``str``.
+
+    Display it with ``IPython.display.Markdown``; the rendered book shows a real table.
+    """
+
+    def cell(v: object) -> str:
+        text = format(v, fmt) if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|")  # a literal | (as in |f(x)|) must not split the cell
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _to_numpy_image(x: Tensor) -> np.ndarray:
+    """``(C, H, W)`` in ``[-1, 1]`` -> ``(H, W, 3)`` or ``(H, W)`` in ``[0, 1]`` for imshow."""
+    x = x.detach().to("cpu", torch.float32).clamp(-1, 1).add(1).div(2)
+    if x.shape[0] == 1:
+        return x[0].numpy()
+    return x.permute(1, 2, 0).numpy()
+
+
+def show_grid(
+    images: Tensor,
+    nrow: int | None = None,
+    title: str = "",
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    size: float = 1.1,
+):
+    """Draw images ``(N, C, H, W)`` (or ``(R, K, C, H, W)``: ``R`` rows of ``K``) in a grid.
+
+    One axis per image so rows and columns can be labelled; returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if images.dim() == 5:
+        nrow = images.shape[1]
+        images = images.reshape(-1, *images.shape[2:])
+    if images.dim() != 4:
+        raise ValueError(f"show_grid expects (N, C, H, W) or (R, K, C, H, W), got {tuple(images.shape)}")
+    n = images.shape[0]
+    ncol = nrow or min(n, 8)
+    nrows = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrows, ncol, figsize=(size * ncol + 1.2, size * nrows + 0.8), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k < n:
+            img = _to_numpy_image(images[k])
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+        else:
+            ax.axis("off")
+    if row_labels:
+        for r, lab in enumerate(row_labels[:nrows]):
+            axes[r, 0].set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=9)
+    if col_labels:
+        for c, lab in enumerate(col_labels[:ncol]):
+            axes[0, c].set_title(lab, fontsize=9)
+    if xlabel:
+        fig.supxlabel(xlabel, fontsize=10)
+    if ylabel:
+        fig.supylabel(ylabel, fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_series(series: Tensor, t: Tensor | Sequence[float], title: str = "",
+                row_labels: Sequence[str] | None = None, size: float = 1.1):
+    """Draw series of images (paper Fig. 9): ``(R, K, C, H, W)``, columns labelled by ``t``.
+
+    ``t`` is the symmetry amount of each column (``1`` = the sample, ``0`` = symmetric latent,
+    ``-1`` = mirror latent); see :func:`symgan.latent.latent_series`.
+    """
+    if series.dim() == 4:
+        series = series.unsqueeze(0)
+    tt = [float(v) for v in t]
+    return show_grid(series, title=title, row_labels=row_labels,
+                     col_labels=[f"t={v:+.2f}" for v in tt],
+                     xlabel="symmetry amount t (1: sample, 0: symmetric latent, -1: mirror latent)",
+                     size=size)
+
+
+def show_kernels(kernels: Sequence[Tensor], titles: Sequence[str], suptitle: str = "",
+                 annotate: bool = True):
+    """Draw 2D kernels / feature maps side by side with a diverging colour map (paper Fig. 4).
+
+    Each kernel is ``(H, W)``; equal values get equal colours, so mirror structure is visible.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(kernels), figsize=(2.6 * len(kernels), 2.9), squeeze=False)
+    for ax, k, ttl in zip(axes[0], kernels, titles, strict=True):
+        k = k.detach().to("cpu", torch.float32)
+        v = float(k.abs().max()) or 1.0
+        ax.imshow(k.numpy(), cmap="RdBu_r", vmin=-v, vmax=v)
+        ax.set_title(ttl, fontsize=10)
+        ax.set_xticks(range(k.shape[1]))
+        ax.set_yticks(range(k.shape[0]))
+        ax.set_xlabel("column j")
+        ax.set_ylabel("row i")
+        if annotate and k.numel() <= 64:
+            for i in range(k.shape[0]):
+                for j in range(k.shape[1]):
+                    ax.text(j, i, f"{float(k[i, j]):.1f}", ha="center", va="center", fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, inputs: Tensor, batch_size: int = 256) -> nn.Module:
+    """Set every BatchNorm's running statistics to the exact mean/variance over ``inputs``.
+
+    An untrained (or freshly loaded) model's running statistics are ``0``/``1`` and its eval-mode
+    images are meaningless; one pass with cumulative averaging (``momentum=None``) fixes that.
+    Returns ``model`` in eval mode. Mirror equivariance is unaffected: statistics over a set of
+    latents and over their mirror latents are the same.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    for i in range(0, inputs.shape[0], batch_size):
+        model(inputs[i : i + batch_size])
+    for m, mom in zip(bns, saved, strict=True):
+        m.momentum = mom
+    return model.eval()
+
+
+def time_call(fn, *args, repeat: int = 5, **kwargs) -> float:
+    """Median wall time of ``fn(*args, **kwargs)`` in milliseconds (one warm-up call first)."""
+    fn(*args, **kwargs)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(*args, **kwargs)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(times))
+
+
+@dataclass
+class OverfitResult:
+    """Outcome of :func:`train_discriminator`: probabilities of "real", shape ``(n,)`` each."""
+
+    p_train: np.ndarray
+    p_train_mirror: np.ndarray
+    p_heldout: np.ndarray
+    p_fake: np.ndarray
+    steps: int
+    seconds: float
+    losses: np.ndarray
+
+
+def train_discriminator(
+    D: nn.Module,
+    train_real: Tensor,
+    fake_pool: Tensor,
+    heldout: Tensor,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 2e-4,
+    time_budget_s: float | None = None,
+    seed: int = 0,
+) -> OverfitResult:
+    """Train ``D`` to tell a small fixed set ``train_real`` from ``fake_pool``; then score.
+
+    The experiment of paper Fig. 6. Loss: ``BCE(D(x_real), 1) + BCE(D(x_fake), 0)`` with Adam
+    (``lr``, betas ``(0.5, 0.999)``, DC-GAN's), ``steps`` steps or ``time_budget_s`` seconds,
+    whichever ends first. ``fake_pool`` stands in for a generator that already produces images
+    from the data distribution, so the only way to score the training images as real is to
+    memorise them. Returned probabilities ``sigmoid(D(.))`` in eval mode, for the training
+    images, their mirrors, held-out real images and the fakes.
+
+    Chapter: ``book/05_symmetric_discriminator``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    D.train()
+    losses: list[float] = []
+    t0 = time.perf_counter()
+    half = max(1, batch_size // 2)
+    for _ in range(steps):
+        ir = torch.randint(0, train_real.shape[0], (half,), generator=gen)
+        jf = torch.randint(0, fake_pool.shape[0], (half,), generator=gen)
+        x = torch.cat([train_real[ir], fake_pool[jf]])
+        y = torch.cat([torch.ones(half), torch.zeros(half)])
+        loss = bce(D(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
+            break
+    seconds = time.perf_counter() - t0
+    D.eval()
+    with torch.no_grad():
+        def prob(x: Tensor) -> np.ndarray:
+            return torch.sigmoid(D(x)).numpy()
+
+        return OverfitResult(prob(train_real), prob(mirror(train_real)), prob(heldout),
+                             prob(fake_pool[: heldout.shape[0]]), len(losses), seconds,
+                             np.array(losses))
