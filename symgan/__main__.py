@@ -18,6 +18,8 @@ COMMANDS = {
     "sample": "symgan.commands.sample",
     "evaluate": "symgan.commands.evaluate",
     "results": "symgan.commands.results",
+    "rotate": "symgan.commands.rotate",
+    "rotation-study": "symgan.commands.rotation_study",
     "book": "symgan.commands.book",
 }
 

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,6 +77,18 @@ class FitAndTuneResult:
     image: Tensor
     history: list[dict[str, float]] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike, config: Any) -> Path:
+        """Save ``G_I`` (and ``D_I``), ``z`` and the metrics as a training checkpoint
+        (safetensors, atomic; :func:`symgan.checkpoint.load_models` reads it back).
+        ``config``: the :class:`~symgan.config.TrainConfig` of the original ``G``."""
+        from .checkpoint import module_tensors, save_checkpoint
+
+        if self.discriminator is None:
+            raise ValueError("saving needs the tuned discriminator; run fit_and_tune with D")
+        tensors = {**module_tensors(self.generator, "G"), **module_tensors(self.discriminator, "D"), "z": self.z}
+        meta = {"config": config.to_dict(), "step": 0, "fit_and_tune": self.metrics}
+        return save_checkpoint(path, tensors, meta, keep_prev=False)
 
     def reconstruction(self) -> Tensor:
         """``G_I(z)``, shape ``(1, C, S, S)``."""

@@ -162,3 +162,36 @@ def test_save_rotation(tmp_path) -> None:
     assert gif.n_frames == 8  # 5 frames forth + 3 back
     with pytest.raises(ValueError, match="one latent"):
         rotate(G, torch.zeros(3), 5)
+
+
+def test_rotation_study_smoke() -> None:
+    from symgan.rotation_study import rotation_study
+    from symgan.yaw import train_yaw_regressor
+
+    G, D = _trained_ish()
+    yaw = train_yaw_regressor(16, 3, n_train=128, epochs=1, cache=False)
+    data = torch.rand(64, 3, 16, 16) * 2 - 1
+    study = rotation_study(G, D, data, n_images=2, yaw_model=yaw, n_examples=1,
+                           invert_steps=20, tune_steps=20, target_mse=None)
+    assert len(study.rows) == 2 and len(study.examples) == 1
+    s = study.summary()
+    assert s["mirror_err_tuned"] <= 1e-4 and s["middle_err_tuned"] <= 1e-4
+    assert s["identity_tuned"] >= 0 and "| reconstruction PSNR" in study.markdown()
+
+
+def test_rotate_command_smoke(tmp_path, monkeypatch, capsys) -> None:
+    """The user path: one command from a named image to a strip, a GIF and a tuned checkpoint."""
+    from symgan.__main__ import main
+    from symgan.checkpoint import load_checkpoint, load_models
+
+    monkeypatch.setenv("SYMGAN_RUNS", str(tmp_path / "runs"))
+    out = tmp_path / "rot"
+    rc = main(["rotate", "synthfaces:1", "--scale", "smoke", "--out", str(out),
+               "--invert-steps", "10", "--tune-steps", "10"])
+    assert rc == 0
+    assert (out / "rotation.png").is_file() and (out / "rotation.gif").is_file()
+    G, D, cfg, meta = load_models(out / "tuned.safetensors")
+    assert cfg.arch == "zprime" and "psnr_tuned" in meta["fit_and_tune"]
+    tensors, _ = load_checkpoint(out / "tuned.safetensors")
+    assert tensors["z"].shape == (1, 100)
+    assert '"psnr_tuned"' in capsys.readouterr().out
