@@ -389,6 +389,9 @@ class LFWPeople(Dataset):
 # ----------------------------------------------------------------------------- LSUN (lmdb)
 
 
+_LMDB_ENVS: dict[tuple[str, int], object] = {}
+
+
 class LSUNBedrooms(Dataset):
     """LSUN bedrooms from the official lmdb export (``bedroom_train_lmdb``): values are encoded
     images (WebP/JPEG), read with the ``lmdb`` package (the ``symgan[lsun]`` extra),
@@ -430,9 +433,13 @@ class LSUNBedrooms(Dataset):
         _check_count(len(self.keys), f"LSUNBedrooms({path})", min_images, batch_size)
 
     def _open(self):
-        self._env = self._lmdb.open(str(self.path), readonly=True, lock=False, readahead=False,
-                                    meminit=False, subdir=self.path.is_dir(), max_readers=64)
-        self._pid = os.getpid()
+        # lmdb refuses to open one environment twice in a process: share one per (path, pid)
+        key = (str(self.path.resolve()), os.getpid())
+        if key not in _LMDB_ENVS:
+            _LMDB_ENVS[key] = self._lmdb.open(
+                str(self.path), readonly=True, lock=False, readahead=False, meminit=False,
+                subdir=self.path.is_dir(), max_readers=64)
+        self._env, self._pid = _LMDB_ENVS[key], os.getpid()
         return self._env
 
     def __len__(self) -> int:
