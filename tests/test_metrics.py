@@ -1,0 +1,102 @@
+"""The measurements: shapes, exact zeros where the architecture guarantees them, and the controls."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from symgan.discriminators import Discriminator
+from symgan.generators import Generator
+from symgan.metrics import (
+    EvalExtraMissing,
+    averaged_series,
+    data_mirror_mse,
+    discriminator_overfitting,
+    evaluate_models,
+    fid_kid,
+    fixed_latents,
+    mirror_mse_curves,
+    plot_mirror_mse_curves,
+    plot_overfitting,
+    series_images,
+    series_mirror_mse,
+    spearman,
+    yaw_along_series,
+)
+from symgan.symmetry import mirror
+from symgan.yaw import YawRegressor
+
+
+def _G(arch: str) -> Generator:
+    G = Generator(arch, img_size=16, width=8)
+    G.train()
+    with torch.no_grad():  # settle BatchNorm running statistics so eval mode is meaningful
+        for _ in range(3):
+            G(G.sample_latent(32))
+    return G.eval()
+
+
+@pytest.mark.parametrize("arch", ["zprime", "flip"])
+def test_middle_image_exactly_symmetric(arch: str) -> None:
+    G = _G(arch)
+    z = fixed_latents(16)
+    c64 = series_mirror_mse(G, z, 9, dtype=torch.float64)
+    c32 = series_mirror_mse(G, z, 9)
+    assert c64.shape == (9,) and c64[4] <= 1e-20 and c32[4] <= 1e-12
+    assert c64[0] > 1e-9 and torch.allclose(c64, c64.flip(0), rtol=1e-6)  # t and -t mirror
+    s = series_images(G, z[:3])
+    assert s.shape == (3, 9, 3, 16, 16)
+    avg = averaged_series(s)
+    assert avg.shape == s.shape and (avg - mirror(avg.flip(1))).abs().max() < 1e-5
+
+
+def test_dcgan_control_has_no_drop() -> None:
+    c = series_mirror_mse(_G("dcgan"), fixed_latents(16), 9)
+    assert c[4] > 0.1 * c[0]
+
+
+def test_curves_plot_and_data_reference() -> None:
+    curves = mirror_mse_curves({"zprime": _G("zprime"), "dcgan": _G("dcgan")}, n_z=4)
+    assert set(curves) == {"zprime", "dcgan"} and len(curves["dcgan"]) == 9
+    x = torch.rand(10, 3, 16, 16) * 2 - 1
+    ref = data_mirror_mse(x)
+    assert ref > 0 and data_mirror_mse((x + mirror(x)) / 2) < 1e-12
+    ax = plot_mirror_mse_curves(curves, real=ref)
+    assert len(ax.get_lines()) == 3
+
+
+def test_discriminator_overfitting() -> None:
+    x = (torch.rand(12, 16, 16, 3) * 255).to(torch.uint8).permute(0, 3, 1, 2)
+    Ds = {"plain": Discriminator(False, 16, 3, 8).eval(), "symmetric": Discriminator(True, 16, 3, 8).eval()}
+    r = discriminator_overfitting(Ds, x)
+    assert len(r["plain"]["p_real"]) == 12
+    assert r["symmetric"]["max_abs_gap"] < 1e-6 < r["plain"]["max_abs_gap"]
+    assert len(plot_overfitting(r)) == 2
+
+
+def test_spearman() -> None:
+    t = torch.linspace(1, -1, 9)
+    assert spearman(t * 3, t) == pytest.approx(1.0)
+    assert spearman(-t.pow(3), t) == pytest.approx(-1.0)
+    assert spearman(torch.ones(9), t) == 0
+    assert spearman(torch.stack([t, -t]), t).tolist() == pytest.approx([1.0, -1.0])
+
+
+def test_yaw_and_summary() -> None:
+    reg = YawRegressor(16, 3).eval()  # untrained: shapes and the exact zero at t = 0 only
+    G = _G("flip")
+    y = yaw_along_series(G, fixed_latents(4), regressor=reg)
+    assert torch.tensor(y["yaw"]).shape == (4, 9) and y["abs_yaw_t0"] < 1e-4
+    data = (torch.rand(20, 3, 16, 16) * 255).to(torch.uint8)
+    s = evaluate_models(G, Discriminator(True, 16, 3, 8), data=data, n_z=4, yaw=False)
+    assert s["middle_mirror_mse"] < 1e-20 and s["d_mirror_gap"] < 1e-6 and s["ends_over_data"] > 0
+
+
+def test_fid_missing_extra_is_clear() -> None:
+    try:
+        import torchmetrics  # noqa: F401
+    except ImportError:
+        with pytest.raises(EvalExtraMissing, match=r"symgan\[eval\]"):
+            fid_kid(torch.zeros(2, 3, 16, 16), torch.zeros(2, 3, 16, 16))
+    else:
+        pytest.skip("torchmetrics installed: the missing-extra message cannot be exercised")
