@@ -102,7 +102,7 @@ def test_cache_roundtrip(tmp_path):
     files[0].write_bytes(b"garbage")  # a damaged cache is rebuilt
     c = SynthFaces(size=16, n=10, seed=1, cache=True)
     assert np.array_equal(c.images, a.images)
-    key = {"size": 16, "n": 10, "channels": 3, "seed": 2, "yaw_range": 45.0, "version": 1}
+    key = {"size": 16, "n": 10, "channels": 3, "seed": 2, "yaw_range": 45.0, "version": 2}
     assert cache_path("synthfaces", key) != files[0]
 
 

@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Bump when the picture produced for a given (seed, index) changes; it is part of the cache key.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 
 _F = np.float32
 
@@ -64,6 +64,7 @@ class FaceIdentity:
     face_width: float  # semi-axis A
     face_height: float  # semi-axis B
     face_depth: float  # C / A
+    jaw_width: float  # jaw ellipsoid width / A
     eye_spacing: float  # eye centre |x| / A
     eye_height: float  # eye centre y / B
     eye_size: float  # half-width of the eye white
@@ -137,14 +138,15 @@ def _one_identity(rng: np.random.Generator) -> dict[str, float]:
     bg = 0.25 + 0.6 * hue
     shirt = rng.uniform(0.1, 0.9, 3)
     beard = float(rng.random() < 0.18)
-    face_width = u(0.44, 0.53)
+    face_width = u(0.48, 0.56)
     d = {
         "face_width": face_width,
-        "face_height": face_width * u(1.18, 1.36),
+        "face_height": face_width * u(1.14, 1.3),
         "face_depth": u(1.0, 1.15),
+        "jaw_width": u(0.86, 1.0),
         "eye_spacing": u(0.36, 0.46),
         "eye_height": u(0.0, 0.16),
-        "eye_size": u(0.06, 0.085),
+        "eye_size": u(0.07, 0.095),
         "brow_height": u(0.06, 0.11),
         "brow_thickness": u(0.013, 0.028),
         "brow_tilt": u(-0.35, 0.35),
@@ -153,7 +155,7 @@ def _one_identity(rng: np.random.Generator) -> dict[str, float]:
         "nose_depth": u(0.05, 0.09),
         "mouth_width": u(0.08, 0.14),
         "mouth_height": u(-0.58, -0.44),
-        "lip_thickness": u(0.014, 0.028),
+        "lip_thickness": u(0.018, 0.032),
         "smile": u(-0.3, 1.0),
         "ear_size": u(0.8, 1.2),
         "hair_volume": u(0.04, 0.11) if style != 3 else u(0.01, 0.03),
@@ -281,7 +283,7 @@ def _render_float(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> 
         np.copyto(lay, k, where=win)
         np.copyto(sb, sh, where=win)
 
-    head_y = _F(0.08)
+    head_y = _F(0.03)
     # shoulders and neck do not turn with the head (view coordinates)
     sx, sy, sz = _F(1.0), _F(0.42), _F(0.4)
     yy = (Y + 1.14) / sy
@@ -328,7 +330,14 @@ def _render_float(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> 
     wb = (depth[:, w], layer[:, w], shd[:, w])  # window copies, written back after the nose
     Xw, Yw = X[:, w], Yh[:, w]
     pxw, pzw = Xw * c, Xw * s
-    hit, t, _ = _ellipsoid(Xw, Yw, pxw, pzw, dx, dz, 0.0, 0.0, 0.0, A, Bh, C)
+    # the head is the union of a cranium and a jaw ellipsoid; the face textures are functions of
+    # the head-space hit point, so they lie on whichever surface is in front
+    hit1, t1, _ = _ellipsoid(Xw, Yw, pxw, pzw, dx, dz, 0.0, 0.0, 0.0, A, Bh, C)
+    jA, jcy, jB, jC, jcz = A * p("jaw_width"), -Bh * 0.38, Bh * 0.64, C * 0.85, -C * 0.05
+    hit2, t2, _ = _ellipsoid(Xw, Yw, pxw, pzw, dx, dz, 0.0, jcy, jcz, jA, jB, jC)
+    use_jaw = hit2 & (~hit1 | (t2 > t1))
+    hit = hit1 | hit2
+    t = np.where(use_jaw, t2, t1)
     xh, zh = pxw + t * dx, pzw + t * dz
     ax_ = np.abs(xh)  # bilateral features are functions of |x|
     front = zh > 0
@@ -381,7 +390,9 @@ def _render_float(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> 
     hcol = _blend(hcol, _smooth_mask(lipd * lip, pw) * front, lip_col)
     line = _smooth_mask(np.abs(Yw - my_x) - pw * 0.35, pw) * (np.abs(xh) < mw * 0.95) * front
     hcol = _blend(hcol, line, skin * 0.35)
-    put(hit, t, shade(xh / (A * A), Yw / (Bh * Bh), zh / (C * C)), HEAD, wb)
+    hsh = np.where(use_jaw, shade(xh / (jA * jA), (Yw - jcy) / (jB * jB), (zh - jcz) / (jC * jC)),
+                   shade(xh / (A * A), Yw / (Bh * Bh), zh / (C * C)))
+    put(hit, t, hsh, HEAD, wb)
 
     # nose: an ellipsoid half sunk into the face, with two nostrils (in the head window)
     nw, nd = p("nose_width"), p("nose_depth")
@@ -439,7 +450,7 @@ def render_batch(
     res = size * ss
     n = len(yaw)
     out = np.empty((n, size, size, channels), dtype=np.uint8)
-    chunk = max(1, 2**20 // (res * res))
+    chunk = max(1, 2**18 // (res * res))
     for i in range(0, n, chunk):
         sl = slice(i, i + chunk)
         f = _render_float({k: v[sl] for k, v in ids.items()}, yaw[sl], res)

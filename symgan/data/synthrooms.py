@@ -29,7 +29,7 @@ from .cache import cached_array
 
 __all__ = ["SynthRooms", "sample_rooms", "render_rooms", "ROOMS_VERSION"]
 
-ROOMS_VERSION = 1
+ROOMS_VERSION = 2
 _F = np.float32
 
 # objects (box index k), in the order of the box array
@@ -172,28 +172,40 @@ def _render_float(p: dict[str, np.ndarray], res: int) -> np.ndarray:
     tzw = np.where(dz > 0, tzw, np.inf)
     t = np.minimum(np.minimum(txw, tyw), tzw)
     # surface codes: 0 side wall, 1 ceiling, 2 floor, 3 back wall, 10 + k box k
-    code = np.where(t == txw, 0, np.where(t == tzw, 3, np.where(dy > 0, 1, 2)))
-    normal = np.where(t == txw, np.where(dx > 0, -1, 1), np.where(t == tzw, -3, np.where(
-        dy > 0, -2, 2)))  # +-1, +-2, +-3: axis and sign
+    code = np.where(t == txw, 0, np.where(t == tzw, 3, np.where(dy > 0, 1, 2))).astype(np.int8)
     boxes = p["boxes"].astype(_F)
+    oidx, oidy, oidz = ox * idx, oy * idy, oz * idz
     for k in range(_NB):
-        lo = [boxes[:, k, i][:, None] for i in range(3)]
-        hi = [boxes[:, k, i + 3][:, None] for i in range(3)]
-        t1x, t2x = (lo[0] - ox) * idx, (hi[0] - ox) * idx
-        t1y, t2y = (lo[1] - oy) * idy, (hi[1] - oy) * idy
-        t1z, t2z = (lo[2] - oz) * idz, (hi[2] - oz) * idz
-        nx_, ny_, nz_ = np.minimum(t1x, t2x), np.minimum(t1y, t2y), np.minimum(t1z, t2z)
-        tn = np.maximum(np.maximum(nx_, ny_), nz_)
+        b = boxes[:, k, :, None]  # (B, 6, 1)
+        t1x, t2x = b[:, 0] * idx - oidx, b[:, 3] * idx - oidx
+        t1y, t2y = b[:, 1] * idy - oidy, b[:, 4] * idy - oidy
+        t1z, t2z = b[:, 2] * idz - oidz, b[:, 5] * idz - oidz
+        tn = np.maximum(np.maximum(np.minimum(t1x, t2x), np.minimum(t1y, t2y)),
+                        np.minimum(t1z, t2z))
         tf = np.minimum(np.minimum(np.maximum(t1x, t2x), np.maximum(t1y, t2y)),
                         np.maximum(t1z, t2z))
         win = (tn < tf) & (tn > 0) & (tn < t)
-        ax = np.where(tn == nx_, 1, np.where(tn == ny_, 2, 3))
-        sgn = np.where(ax == 1, -np.sign(dx), np.where(ax == 2, -np.sign(dy), -np.sign(dz)))
         np.copyto(t, tn, where=win)
         np.copyto(code, 10 + k, where=win)
-        np.copyto(normal, (ax * sgn).astype(normal.dtype), where=win)
 
     hx, hy, hz = ox + t * dx, oy + t * dy, oz + t * dz
+    # normals, once per pixel: +-1, +-2, +-3 for the axis and its sign. A box hit lies on the
+    # face of its box nearest to the hit point; the room's planes face inwards.
+    is_box = code >= 10
+    bi = np.maximum(code.astype(np.intp) - 10, 0)
+    hit_pt = (hx, hy, hz)
+    best = np.full_like(t, np.inf)
+    normal = np.zeros(t.shape, np.int8)
+    for a in range(3):
+        for j, sgn in ((a, -1), (a + 3, 1)):
+            face = np.take_along_axis(boxes[:, :, j], bi, axis=1)
+            dist = np.abs(hit_pt[a] - face)
+            closer = dist < best
+            np.copyto(best, dist, where=closer)
+            np.copyto(normal, sgn * (a + 1), where=closer)
+    room_n = np.where(code == 0, np.where(dx > 0, -1, 1),
+                      np.where(code == 3, -3, np.where(code == 1, -2, 2)))
+    normal = np.where(is_box, normal, room_n.astype(np.int8))
     C = p["colors"].astype(_F)  # (B, 13, 3)
     # base colour per surface code
     lut = np.zeros((B, 10 + _NB, 3), _F)
@@ -209,8 +221,7 @@ def _render_float(p: dict[str, np.ndarray], res: int) -> np.ndarray:
     wood, wstripes, bstripes, plank = (style[:, i][:, None] for i in range(4))
 
     def mix(mask, colour):
-        nonlocal rgb
-        rgb = rgb + mask[..., None] * (colour - rgb)
+        np.copyto(rgb, colour, where=mask[..., None])
 
     floor = code == 2
     # floor: planks along z with per-plank tone and dark gaps, or a flat carpet
@@ -277,7 +288,7 @@ def render_rooms(params: dict[str, np.ndarray], size: int, channels: int = 3,
     res = size * ss
     n = len(params["room"])
     out = np.empty((n, size, size, channels), np.uint8)
-    chunk = max(1, 2**19 // (res * res))
+    chunk = max(1, 2**18 // (res * res))
     for i in range(0, n, chunk):
         sl = slice(i, i + chunk)
         f = _render_float({k: v[sl] for k, v in params.items()}, res)
