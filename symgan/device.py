@@ -32,15 +32,19 @@ def auto_device(prefer: str | None = "auto") -> torch.device:
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
-    """Seed torch (CPU and CUDA), numpy and Python's ``random``. With ``deterministic``, ask
-    torch for deterministic kernels (warn-only: a kernel without a deterministic version still
-    runs) and disable cuDNN autotuning, which picks algorithms by timing."""
+    """Seed torch (CPU and CUDA), numpy and Python's ``random``. With ``deterministic``, turn off
+    cuDNN autotuning (it picks algorithms by timing) and ask cuDNN for deterministic kernels.
+
+    CPU training is deterministic for a fixed number of threads without more: the kernels the
+    trainer uses (convolutions, BatchNorm, indexing) have no atomics on CPU. The process-wide
+    ``torch.use_deterministic_algorithms`` is deliberately not switched on, since it would change
+    the behaviour of unrelated code running in the same process (a notebook kernel)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
 
 
 def get_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
