@@ -35,6 +35,7 @@ __all__ = [
     "show_series",
     "show_kernels",
     "calibrate_batchnorm",
+    "load_generator",
     "time_call",
     "OverfitResult",
     "train_discriminator",
@@ -220,6 +221,58 @@ def calibrate_batchnorm(model: nn.Module, inputs: Tensor, batch_size: int = 256)
     for m, mom in zip(bns, saved, strict=True):
         m.momentum = mom
     return model.eval()
+
+
+TRAINED_MODES = ("no", "if-cached", "yes")
+
+
+def load_generator(scale: str | None, method: str = "zprime", trained: str = "if-cached",
+                   seed: int = 0) -> tuple[nn.Module, str]:
+    """A generator for a chapter's figures, and a sentence saying where it came from.
+
+    ``trained``: ``"no"`` (a fresh generator), ``"if-cached"`` (the checkpoint that
+    :func:`symgan.train.load_or_train` keeps for ``TrainConfig.from_scale(scale, method)``, if
+    one exists, else a fresh one: never trains), ``"yes"`` (``load_or_train``: load or train
+    now). A fresh generator gets its BatchNorm statistics calibrated on 512 random latents
+    (:func:`calibrate_batchnorm`). Returned in eval mode on the CPU.
+    """
+    from .generators import Generator
+
+    if trained not in TRAINED_MODES:
+        raise ValueError(f"trained must be one of {TRAINED_MODES}, got {trained!r}")
+    cfg = get_scale(scale)
+    if trained != "no":
+        try:
+            from .config import TrainConfig
+            from .train import CHECKPOINT, load_or_train, runs_dir
+        except ImportError:  # pragma: no cover - training module not installed
+            if trained == "yes":
+                raise
+        else:
+            tc = TrainConfig.from_scale(cfg.name, method=method, progress=False)
+            ckpt = runs_dir() / tc.run_name() / CHECKPOINT
+            if trained == "yes" or ckpt.is_file():
+                res = load_or_train(tc, path=ckpt) if ckpt.is_file() else load_or_train(tc)
+                step = res.info.get("step")
+                how = "loaded" if res.info.get("loaded") else "trained"
+                return res.generator.cpu().eval(), (
+                    f"a {method} generator {how} from {res.run_dir} "
+                    f"({step} training steps at scale {cfg.name!r})")
+    arch = method if method in ("dcgan", "zprime", "flip") else get_method_arch(method)
+    torch.manual_seed(seed)
+    G = Generator(arch, img_size=cfg.img_size, width=cfg.width)
+    calibrate_batchnorm(G, G.sample_latent(512, generator=torch.Generator().manual_seed(seed)))
+    what = ("no symmetry structure (the control)" if arch == "dcgan"
+            else "the symmetry structure is exact")
+    return G, (f"an untrained {arch} generator (BatchNorm statistics calibrated on random "
+               f"latents): {what}, but the pictures are not faces yet")
+
+
+def get_method_arch(method: str) -> str:
+    """The generator architecture of a training method (``dcgan_soft`` -> ``dcgan``)."""
+    from .config import get_method
+
+    return get_method(method).arch
 
 
 def time_call(fn, *args, repeat: int = 5, **kwargs) -> float:

@@ -102,6 +102,35 @@ def render_page(html: Path, png: Path | None = None, width: int = 1280, height: 
     return dom
 
 
+def screenshot_pages(html_dir: Path, out_dir: Path, pages: list[Path], width: int = 1280,
+                     tile: int = 2000, max_height: int = 16000) -> list[Path]:
+    """Screenshot each built page (``html_dir/book/<stem>.html``) in headless Chromium, cut into
+    ``width x tile`` PNGs ``out_dir/<stem>-<k>.png`` (blank bottom trimmed); returns the files."""
+    import tempfile
+
+    from PIL import Image, ImageChops
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for page in pages:
+        html = html_dir / "book" / (page.stem + ".html")
+        with tempfile.TemporaryDirectory() as tmp:
+            full = Path(tmp) / "full.png"
+            render_page(html, full, width=width, height=max_height)
+            img = Image.open(full).convert("RGB")
+        # the content column only (the sidebars draw borders the whole height of the window)
+        body = img.crop((width // 4, 0, width * 3 // 4, img.height))
+        box = ImageChops.difference(body, Image.new("RGB", body.size, (255, 255, 255))).getbbox()
+        bottom = min(img.height, (box[3] if box else img.height) + 40)
+        for old in out_dir.glob(f"{page.stem}-*.png"):
+            old.unlink()
+        for k, y in enumerate(range(0, bottom, tile)):
+            part = out_dir / f"{page.stem}-{k + 1}.png"
+            img.crop((0, y, width, min(bottom, y + tile))).save(part, optimize=True)
+            written.append(part)
+    return written
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", default=None, help="smoke, cpu (default) or gpu")
     p.add_argument("--out", default=None, help="folder for executed notebooks (papermill mode)")
@@ -111,6 +140,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only chapters whose file name contains one of these strings")
     p.add_argument("--root", default=None, help="folder with _toc.yml (default: found from cwd)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (papermill)")
+    p.add_argument("--screenshots", default=None,
+                   help="after --build: PNG screenshots of every chapter page into this folder")
 
 
 def _execute(root: Path, scale: str, out: Path, only: list[str] | None, timeout: int) -> int:
@@ -171,4 +202,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"jupyter-book build at scale {scale!r}: exit {brc} after {time.perf_counter() - t0:.0f} s")
         print(f"HTML: {html.resolve()}")
         rc = rc or brc
+        if args.screenshots and brc == 0:
+            pages = chapters(root)
+            if args.chapters:
+                pages = [p for p in pages if any(s in p.name for s in args.chapters)]
+            shots = screenshot_pages(html.parent, Path(args.screenshots), pages)
+            print(f"{len(shots)} screenshots in {Path(args.screenshots).resolve()}")
     return rc
