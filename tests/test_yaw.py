@@ -17,9 +17,10 @@ def _data_dir(tmp_path, monkeypatch):
 
 
 def test_smoke_training_reads_yaw(tmp_path):
-    torch.set_num_threads(1)
     kw = dict(img_size=16, channels=3, n_train=1500, seed=0, epochs=8)
+    threads = torch.get_num_threads()
     model = train_yaw_regressor(**kw)
+    assert torch.get_num_threads() == threads  # the thread setting is restored
     res = evaluate_yaw_regressor(model, n=300)
     assert res["yaw_max"] > 40 and res["yaw_min"] < -40
     assert res["mae"] <= 10.0, res
