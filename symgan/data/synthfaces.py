@@ -2,7 +2,8 @@ r"""SynthFaces: a procedural 3D face renderer with yaw ground truth.
 
 A face is a few quadric surfaces, ray-cast orthographically and composited with a depth buffer:
 
-* a head ellipsoid (semi-axes ``A, B, C``) whose surface carries the eyes (white, iris, pupil,
+* a head (a cranium ellipsoid, semi-axes ``A, B, C``, joined with a jaw ellipsoid) whose surface
+  carries the eyes (white, iris, pupil,
   lid line), brows, lips, nostrils, optional beard and glasses as textures defined in *head*
   coordinates, so they move and foreshorten with the head;
 * a nose ellipsoid sticking out of the face, two ear ellipsoids at the sides, a hair shell (an
@@ -24,8 +25,11 @@ Every quantity is then an exactly odd or even function of :math:`(X, \theta)` in
 (rounding is sign-symmetric), so ``render(id, -yaw) == mirror(render(id, yaw))`` up to the order
 of the anti-aliasing sums (far below 1/255).
 
-Anti-aliasing: rendered at ``ss`` times the size (at least 96 px) and downsampled by area
-averaging.
+Anti-aliasing: rendered at ``ss`` times the size (``ss >= 2``, at least 64 px) and downsampled by
+area averaging; texture edges are also smoothed over one fine pixel.
+
+Figures (``docs/figures``): ``synthfaces_grid.png`` (64 random faces, 64 px) and
+``synthfaces_yaw.png`` (three identities at yaw -45..45 degrees).
 """
 
 from __future__ import annotations
@@ -439,7 +443,7 @@ def render_batch(
     """Render faces ``ids`` (struct of arrays, ``N`` rows) at yaws ``yaw`` (degrees, ``(N,)``).
 
     Returns ``uint8`` ``(N, size, size, channels)``; ``ss`` is the supersampling factor
-    (default ``max(2, ceil(96 / size))``), the picture is the ``ss x ss`` area average.
+    (default ``max(2, ceil(64 / size))``), the picture is the ``ss x ss`` area average.
     """
     if not 8 <= size <= 512:
         raise ValueError(f"size must be in [8, 512] (16..128 recommended), got {size}")

@@ -15,6 +15,8 @@ probability 1/2. The camera model is mirror symmetric, so rendering the mirrored
 flipping the picture, which is how it is done. Hence the distribution of images is exactly
 invariant under the mirror (the property the paper's LSUN section relies on), while individual
 rooms are not symmetric.
+
+Figure: ``docs/figures/synthrooms_grid.png`` (64 random rooms, 64 px).
 """
 
 from __future__ import annotations
