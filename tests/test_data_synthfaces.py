@@ -44,6 +44,8 @@ def test_single_render_matches_batch_and_dataset_rerender():
     x = ds.render(2, -ds.yaw[2])
     assert torch.allclose(x, ds[2].flip(-1), atol=1.01 / 127.5)
     lab = ds.labels(1)
+    x1, y1 = SynthFaces(size=32, n=4, seed=0, cache=False, with_labels=True)[1]
+    assert torch.equal(x1, ds[1]) and float(y1) == pytest.approx(ds.yaw[1])
     assert isinstance(lab["identity"], FaceIdentity) and lab["yaw"] == ds.yaw[1]
 
 

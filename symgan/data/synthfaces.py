@@ -481,16 +481,18 @@ class SynthFaces(Dataset):
     ``(n, size, size, channels)``), ``yaw`` (degrees, ``(n,)``, uniform on
     ``[-yaw_range, yaw_range]`` and symmetric about 0), ``identities`` (struct of arrays, see
     :class:`FaceIdentity`). ``labels(i)`` gives ``{"yaw": float, "identity": FaceIdentity}``;
-    ``render(i, yaw)`` re-renders face ``i`` at another yaw. With ``cache=True`` the images are
+    ``render(i, yaw)`` re-renders face ``i`` at another yaw; ``with_labels=True`` makes items
+    ``(image, yaw_degrees)`` pairs. With ``cache=True`` the images are
     stored under the data directory as ``.npy``, keyed by every parameter that changes them.
     """
 
     def __init__(self, size: int = 32, n: int = 10000, channels: int = 3, seed: int = 0,
-                 yaw_range: float = 45.0, cache: bool = True) -> None:
+                 yaw_range: float = 45.0, cache: bool = True, with_labels: bool = False) -> None:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.size, self.n, self.channels, self.seed = int(size), int(n), int(channels), int(seed)
         self.yaw_range = float(yaw_range)
+        self.with_labels = bool(with_labels)
         idx = range(self.n)
         self.identities = sample_identities(self.seed, idx)
         self.yaw = sample_yaws(self.seed, idx, self.yaw_range)
@@ -503,9 +505,11 @@ class SynthFaces(Dataset):
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        img = torch.from_numpy(self.images[i]).permute(2, 0, 1).float()
-        return img / 127.5 - 1.0
+    def __getitem__(self, i: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        img = torch.from_numpy(self.images[i]).permute(2, 0, 1).float() / 127.5 - 1.0
+        if self.with_labels:
+            return img, torch.tensor(self.yaw[i], dtype=torch.float32)
+        return img
 
     def identity(self, i: int) -> FaceIdentity:
         return identity_at(self.identities, i)
