@@ -102,13 +102,29 @@ def render_page(html: Path, png: Path | None = None, width: int = 1280, height: 
     return dom
 
 
+def _content_bottom(img, gap: int = 600) -> int:
+    """Last row of the page's content: where the first white run of ``gap`` rows starts in the
+    content column (the window is taller than the page; the footer sits at its bottom)."""
+    import numpy as np
+
+    w = img.width
+    body = np.asarray(img.convert("L").crop((w // 4, 0, w * 3 // 4, img.height)))
+    inked = (body < 250).any(axis=1)
+    run = 0
+    for y, ink in enumerate(inked):
+        run = 0 if ink else run + 1
+        if run >= gap:
+            return min(img.height, y - gap + 41)
+    return img.height
+
+
 def screenshot_pages(html_dir: Path, out_dir: Path, pages: list[Path], width: int = 1280,
                      tile: int = 2000, max_height: int = 16000) -> list[Path]:
     """Screenshot each built page (``html_dir/book/<stem>.html``) in headless Chromium, cut into
     ``width x tile`` PNGs ``out_dir/<stem>-<k>.png`` (blank bottom trimmed); returns the files."""
     import tempfile
 
-    from PIL import Image, ImageChops
+    from PIL import Image
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -118,10 +134,7 @@ def screenshot_pages(html_dir: Path, out_dir: Path, pages: list[Path], width: in
             full = Path(tmp) / "full.png"
             render_page(html, full, width=width, height=max_height)
             img = Image.open(full).convert("RGB")
-        # the content column only (the sidebars draw borders the whole height of the window)
-        body = img.crop((width // 4, 0, width * 3 // 4, img.height))
-        box = ImageChops.difference(body, Image.new("RGB", body.size, (255, 255, 255))).getbbox()
-        bottom = min(img.height, (box[3] if box else img.height) + 40)
+        bottom = _content_bottom(img)
         for old in out_dir.glob(f"{page.stem}-*.png"):
             old.unlink()
         for k, y in enumerate(range(0, bottom, tile)):
