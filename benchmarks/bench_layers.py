@@ -55,11 +55,11 @@ def bench(img_size: int, width: int, batch: int, rounds: int, reps: int) -> None
             sym, plain = SymConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
         x = torch.randn(batch, cin, w, w, requires_grad=True)
 
-        def step(m: nn.Module) -> None:
+        def step(m: nn.Module, x: torch.Tensor = x) -> None:
             m.zero_grad(set_to_none=True)
             m(x).sum().backward()
 
-        def infer(m: nn.Module) -> None:
+        def infer(m: nn.Module, x: torch.Tensor = x) -> None:
             with torch.no_grad():
                 m(x)
 
@@ -72,7 +72,7 @@ def bench(img_size: int, width: int, batch: int, rounds: int, reps: int) -> None
             ts, tp, ratios = [], [], []
             for r in range(rounds):
                 order = (sym, plain) if r % 2 == 0 else (plain, sym)
-                t = {id(m): _time(lambda m=m: fn(m), reps) for m in order}
+                t = {id(m): _time(lambda m=m, fn=fn: fn(m), reps) for m in order}
                 ts.append(t[id(sym)])
                 tp.append(t[id(plain)])
                 ratios.append(t[id(sym)] / t[id(plain)])
