@@ -46,8 +46,9 @@ def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None =
     """Resolve and validate ``scale``, seed ``random``/``numpy``/``torch``, set the figure style.
 
     Returns the :class:`~symgan.scales.Scale` (an unknown name raises ``ValueError`` listing the
-    valid ones). ``threads`` caps ``torch`` intra-op threads (default: leave torch's choice, at
-    most 4 on a CPU machine so a notebook does not starve its neighbours).
+    valid ones). ``threads``: ``torch`` intra-op threads. Default without a GPU: 1 at the
+    ``smoke`` and ``cpu`` scales (the chapters' small models gain little from more, and on a
+    shared machine two spinning threads were measured 10-30x slower than one), else torch's choice.
     """
     cfg = get_scale(scale)
     random.seed(seed)
@@ -55,8 +56,8 @@ def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None =
     torch.manual_seed(seed)
     if threads is not None:
         torch.set_num_threads(threads)
-    elif not torch.cuda.is_available():
-        torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    elif not torch.cuda.is_available() and cfg.name in ("smoke", "cpu"):
+        torch.set_num_threads(1)
     try:
         import matplotlib as mpl
 
@@ -69,7 +70,8 @@ def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None =
         pass
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"scale={cfg.name!r}: images {cfg.img_size}x{cfg.img_size}, width {cfg.width}, "
-          f"batch {cfg.batch_size}, device {device}, torch {torch.__version__}, seed {seed}")
+          f"batch {cfg.batch_size}, device {device} ({torch.get_num_threads()} CPU threads), "
+          f"torch {torch.__version__}, seed {seed}")
     return cfg
 
 
