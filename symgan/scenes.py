@@ -5,6 +5,9 @@
   coordinates does to the image.
 * :func:`coordinate_effects`: how much each coordinate changes the image (mean squared change from
   the symmetric image at ``z' = 0``) and how asymmetric it makes it (mirror-MSE).
+* :func:`coordinate_similarity`: whether the coordinates change the image in different ways
+  (paper: "each dimension controls a different mode of variability", yet "the dimensions are not
+  independent").
 * :func:`left_right_balance`: a per-image asymmetry statistic whose distribution is symmetric
   around 0 for a mirror-invariant data set (a room and its mirror image are equally likely).
 
@@ -23,7 +26,8 @@ from torch import Tensor, nn
 
 from .symmetry import mirror_mse
 
-__all__ = ["coordinate_latents", "coordinate_series", "coordinate_effects", "left_right_balance"]
+__all__ = ["coordinate_latents", "coordinate_series", "coordinate_effects", "coordinate_similarity",
+           "left_right_balance"]
 
 
 def coordinate_latents(z: Tensor, values: Sequence[float] | Tensor, n_anti: int = 5,
@@ -79,6 +83,23 @@ def coordinate_effects(series: Tensor, values: Sequence[float] | Tensor) -> dict
     B, K, V = series.shape[:3]
     mm = mirror_mse(series.flatten(0, 2)).double().view(B, K, V).mean(0)
     return {"change": change, "mirror_mse": mm}
+
+
+def coordinate_similarity(series: Tensor, values: Sequence[float] | Tensor) -> Tensor:
+    """Cosine similarity of the changes that the coordinates make, ``(K, K)`` float64.
+
+    For each latent ``b`` and coordinate ``k`` of a :func:`coordinate_series`, the change
+    ``d_k = x_{k, v_max} - x_0`` (largest ``|v|`` against ``v = 0``); entry ``(k, j)`` is the mean
+    over ``b`` of ``cos(d_k, d_j)``. ``1`` on the diagonal; near ``0`` off it when the coordinates
+    change unrelated things, near ``+-1`` when two coordinates make (up to sign) the same change.
+    """
+    v = torch.as_tensor(values, dtype=torch.float64)
+    i0, i1 = int(v.abs().argmin()), int(v.abs().argmax())
+    if v[i0].abs() > 1e-6 or i0 == i1:
+        raise ValueError("values must contain 0 and a non-zero value")
+    d = (series[:, :, i1] - series[:, :, i0]).double().flatten(2)  # (B, K, P)
+    d = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+    return torch.einsum("bkp,bjp->bkj", d, d).mean(0)
 
 
 def left_right_balance(images: Tensor) -> Tensor:

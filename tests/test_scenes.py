@@ -9,6 +9,7 @@ from symgan.scenes import (
     coordinate_effects,
     coordinate_latents,
     coordinate_series,
+    coordinate_similarity,
     left_right_balance,
 )
 
@@ -40,6 +41,10 @@ def test_coordinate_series_mirrors_and_effects():
     assert eff["mirror_mse"][:, -1].min() > 0
     with pytest.raises(ValueError):
         coordinate_effects(S[:, :, :2], values[:2])
+    sim = coordinate_similarity(S, values)
+    assert sim.shape == (5, 5)
+    assert torch.allclose(sim.diagonal(), torch.ones(5, dtype=torch.float64))
+    assert torch.allclose(sim, sim.T) and sim.abs().max() <= 1 + 1e-9
 
 
 def test_left_right_balance_is_odd():
