@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -258,7 +259,7 @@ def load_generator(scale: str | None, method: str = "zprime", trained: str = "if
                 step = res.info.get("step")
                 how = "loaded" if res.info.get("loaded") else "trained"
                 return res.generator.cpu().eval(), (
-                    f"a {method} generator {how} from {res.run_dir} "
+                    f"a {method} generator {how} from runs/{Path(res.run_dir).name} "
                     f"({step} training steps at scale {cfg.name!r})")
     arch = method if method in ("dcgan", "zprime", "flip") else get_method_arch(method)
     torch.manual_seed(seed)
