@@ -219,8 +219,9 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
 
     Returns ``yaw`` ``(B, n)`` as lists, ``spearman_abs`` = mean over ``z`` of ``|rho(yaw, t)|``
     (the direction of the turn depends on ``z``, its monotonicity should not), ``spearman``
-    (signed, per ``z``), ``abs_yaw_t0`` = mean ``|yaw|`` of the middle image, and
-    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1``."""
+    (signed, per ``z``), ``abs_yaw_t0`` = mean ``|yaw|`` of the middle image,
+    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1`` and ``swing`` = mean ``|yaw(1) - yaw(-1)| / 2``
+    (how far the series turns the head: Spearman alone rewards a tiny monotone drift too)."""
     from .latent import series_t
     from .yaw import load_yaw_regressor, predict_yaw
 
@@ -232,7 +233,8 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     rho = spearman(yaw, t)
     return {"yaw": yaw.tolist(), "spearman": rho.tolist(), "spearman_abs": float(rho.abs().mean()),
             "abs_yaw_t0": float(yaw[:, n // 2].abs().mean()) if n % 2 else float("nan"),
-            "abs_yaw_ends": float(torch.cat([yaw[:, 0], yaw[:, -1]]).abs().mean())}
+            "abs_yaw_ends": float(torch.cat([yaw[:, 0], yaw[:, -1]]).abs().mean()),
+            "swing": float((yaw[:, 0] - yaw[:, -1]).abs().mean() / 2)}
 
 
 class EvalExtraMissing(ImportError):
@@ -293,5 +295,6 @@ def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | 
         out["yaw_spearman_abs"] = y["spearman_abs"]
         out["yaw_abs_t0"] = y["abs_yaw_t0"]
         out["yaw_abs_ends"] = y["abs_yaw_ends"]
+        out["yaw_swing"] = y["swing"]
         out["yaw_mean_series"] = np.asarray(y["yaw"]).mean(0).tolist()
     return out

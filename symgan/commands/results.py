@@ -39,6 +39,41 @@ def _fmt(v: float | None, spec: str = ".2e") -> str:
     return format(v, spec)
 
 
+def _checks(summaries: dict, ref: float) -> list[str]:
+    """One line per target: measured value and PASS / FAIL (nothing is hidden when it fails)."""
+    out = []
+
+    def check(name: str, value: float | None, ok: bool) -> None:
+        out.append(f"- {'PASS' if ok else 'FAIL'}: {name}: {_fmt(value, '.3g')}")
+
+    for m in ("zprime", "flip"):
+        s = summaries.get(m)
+        if not s:
+            continue
+        check(f"{m}: middle-image mirror-MSE <= 1e-10", s["middle_mirror_mse"], s["middle_mirror_mse"] <= 1e-10)
+        check(f"{m}: ends mirror-MSE / real data >= 0.5", s["ends_over_data"], s["ends_over_data"] >= 0.5)
+        if "yaw_spearman_abs" in s:
+            check(f"{m}: mean |Spearman(yaw, t)| >= 0.9", s["yaw_spearman_abs"], s["yaw_spearman_abs"] >= 0.9)
+            check(f"{m}: mean |yaw| at t = 0 <= 3 degrees", s["yaw_abs_t0"], s["yaw_abs_t0"] <= 3)
+    for m, s in summaries.items():
+        if s.get("elapsed_s") is not None:
+            check(f"{m}: training time <= 300 s", s["elapsed_s"], s["elapsed_s"] <= 300)
+    if "dcgan_strong" in summaries:
+        c = summaries["dcgan_strong"]["series_mirror_mse"]
+        check("dcgan_strong: low mirror-MSE along the whole series (max / real data <= 0.1)",
+              max(c) / ref, max(c) / ref <= 0.1)
+    for m in ("dcgan", "dcgan_soft"):
+        if m in summaries:
+            s = summaries[m]
+            r = s["middle_mirror_mse"] / max(s["ends_mirror_mse"], 1e-300)
+            check(f"{m}: no drop in the middle (middle / ends >= 0.5)", r, r >= 0.5)
+    if "dcgan_soft" in summaries:
+        c = summaries["dcgan_soft"]["series_mirror_mse"]
+        check("dcgan_soft: weak, i.e. not symmetric everywhere (mean / real data >= 0.1)",
+              sum(c) / len(c) / ref, sum(c) / len(c) / ref >= 0.1)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -161,22 +196,25 @@ def run(args: argparse.Namespace) -> int:
         "z' encoding). Discriminators: plain for the three DC-GAN rows, symmetric for z' and flip.",
         "",
         "| method | steps | train s | middle mirror-MSE | ends mirror-MSE | ends / real data | "
-        "yaw \\|Spearman\\| | \\|yaw\\| t=0 (deg) | \\|yaw\\| ends (deg) | D mirror gap |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "yaw \\|Spearman\\| | yaw swing (deg) | \\|yaw\\| t=0 (deg) | \\|yaw\\| ends (deg) | D mirror gap |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m, s in summaries.items():
         lines.append(
             f"| {label[m]} | {s['step']} | {_fmt(s['elapsed_s'], '.0f')} | {_fmt(s['middle_mirror_mse'])} | "
             f"{_fmt(s['ends_mirror_mse'])} | {_fmt(s['ends_over_data'], '.2f')} | "
-            f"{_fmt(s.get('yaw_spearman_abs'), '.3f')} | {_fmt(s.get('yaw_abs_t0'), '.2f')} | "
+            f"{_fmt(s.get('yaw_spearman_abs'), '.3f')} | {_fmt(s.get('yaw_swing'), '.1f')} | "
+            f"{_fmt(s.get('yaw_abs_t0'), '.2f')} | "
             f"{_fmt(s.get('yaw_abs_ends'), '.1f')} | {_fmt(s.get('d_mirror_gap'), '.2e')} |")
     ref = summaries[args.methods[0]]["data_mirror_mse"]
     lines += [
         "",
         f"Real training images: mean mirror-MSE {ref:.3e}. \"Middle\" is t = 0 (the symmetric latent), "
         "\"ends\" the mean of t = +1 and t = -1. D mirror gap: mean |sigmoid D(x) - sigmoid D(Mx)| "
-        "on training images (exactly 0 for the symmetric discriminator). Mirror-MSE is evaluated on a "
-        "float64 copy of each generator.",
+        "on training images (0 up to float rounding for the symmetric discriminator). Mirror-MSE is "
+        "evaluated on a float64 copy of each generator. Yaw (SynthFaces regressor, exactly odd under "
+        "the mirror, so a symmetric image reads 0): \\|Spearman\\| of yaw against t averaged over the "
+        "latents; swing = mean \\|yaw(t=1) - yaw(t=-1)\\| / 2, how far the series turns the head.",
         "",
         "Curves (mirror-MSE per series position, t = 1 ... -1):",
         "",
@@ -185,6 +223,14 @@ def run(args: argparse.Namespace) -> int:
     ]
     for m, s in summaries.items():
         lines.append(f"| {m} | " + " | ".join(f"{v:.1e}" for v in s["series_mirror_mse"]) + " |")
+    short = {m: s["step"] for m, s in summaries.items() if s["step"] is not None and s["step"] < first.max_steps}
+    if short:
+        lines += ["", f"Budget note: the {first.time_budget_s} s time budget ended "
+                  + ", ".join(f"{m} at step {k}" for m, k in short.items())
+                  + f" (of {first.max_steps}). Steps per second depend on the machine's load (the "
+                  "CPU runs share 2 cores with other work), and sample quality follows the step count; "
+                  "the loss baselines run G on 2 x batch per step, so they reach fewer steps."]
+    lines += ["", "## Checks against the targets of issue 4", ""] + _checks(summaries, ref)
     lines += ["", "## Figures", ""]
     figures = [("results_series.png", "Series of 9 (paper Fig. 9), 3 latents per method, t = 1 (left) to -1."),
                ("results_averaged.png", "Averaged series (paper Fig. 10): (G(z_t) + M(G(z_-t))) / 2."),
