@@ -17,8 +17,8 @@ import torch
 
 from symgan import Discriminator, Generator
 from symgan.book import calibrate_batchnorm
-from symgan.fit_and_tune import fit_and_tune
-from symgan.invert import invert
+from symgan.finetune import fit_and_tune
+from symgan.inversion import invert
 from symgan.scales import get_scale
 
 

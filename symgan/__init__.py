@@ -11,12 +11,33 @@ True
 
 Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 :mod:`symgan.latent` (encodings, Fig. 1), :mod:`symgan.generators` (2.1.1, 2.1.2),
-:mod:`symgan.discriminators` (2.1.3), :mod:`symgan.symmetry` (mirror, fold and checks).
+:mod:`symgan.discriminators` (2.1.3), :mod:`symgan.symmetry` (mirror, fold and checks),
+:mod:`symgan.losses` and :mod:`symgan.train` (2.2, 4.1), :mod:`symgan.metrics` (Figs. 6, 9, 10),
+:mod:`symgan.inversion`, :mod:`symgan.finetune` and :mod:`symgan.rotation` (section 3),
+:mod:`symgan.data` (SynthFaces, SynthRooms, real photos), :mod:`symgan.widgets`.
 """
 
+from .config import METHODS, TrainConfig
+from .data import (
+    CelebA,
+    DatasetNotFoundError,
+    EmptyDatasetError,
+    FaceIdentity,
+    ImageFolder,
+    LFWPeople,
+    LFWSubset,
+    LSUNBedrooms,
+    SynthFaces,
+    SynthRooms,
+    astronaut_face,
+    get_dataset,
+)
 from .discriminators import Discriminator
+from .finetune import FitAndTuneResult, fit_and_tune
 from .generators import ARCHS, Generator, mirror_errors
+from .images import make_grid, save_image, to_uint8_hwc
 from .init import dcgan_init
+from .inversion import invert, prepare_image
 from .latent import latent_series, mirror_latent, sample_latent, series_t, symmetric_latent
 from .layers import (
     SymConv2d,
@@ -27,6 +48,9 @@ from .layers import (
     export,
     symmetric_kernel,
 )
+from .reconstruction import psnr, ssim
+from .rotation import rotate, save_rotation
+from .scales import SCALES, get_scale, resolve_scale
 from .symmetry import (
     EquivarianceReport,
     check_equivariance,
@@ -36,11 +60,47 @@ from .symmetry import (
     mirror,
     mirror_mse,
 )
+from .train import TrainResult, load_or_train
+from .yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ARCHS",
+    "METHODS",
+    "SCALES",
+    "CelebA",
+    "DatasetNotFoundError",
+    "EmptyDatasetError",
+    "FaceIdentity",
+    "FitAndTuneResult",
+    "ImageFolder",
+    "LFWPeople",
+    "LFWSubset",
+    "LSUNBedrooms",
+    "SynthFaces",
+    "SynthRooms",
+    "TrainConfig",
+    "TrainResult",
+    "YawRegressor",
+    "astronaut_face",
+    "fit_and_tune",
+    "get_dataset",
+    "get_scale",
+    "invert",
+    "load_or_train",
+    "load_yaw_regressor",
+    "make_grid",
+    "predict_yaw",
+    "prepare_image",
+    "psnr",
+    "resolve_scale",
+    "rotate",
+    "save_image",
+    "save_rotation",
+    "ssim",
+    "to_uint8_hwc",
+    "train_yaw_regressor",
     "Discriminator",
     "EquivarianceReport",
     "Generator",

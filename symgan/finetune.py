@@ -1,6 +1,6 @@
 r"""FitAndTune (paper Algorithm 1, section 3): an image-specific generator ``G_I`` with ``G_I(z) = I``.
 
-Phase I (:func:`~symgan.invert.invert`) recovers ``z`` for the image ``I`` with ``G`` frozen.
+Phase I (:func:`~symgan.inversion.invert`) recovers ``z`` for the image ``I`` with ``G`` frozen.
 Inversion alone does not keep the identity: ``G(z)`` is a plausible face, not *this* face.
 Phase II tunes a **copy** of ``G`` (and of ``D``) by alternating
 
@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from .invert import ImageLike, InversionResult, invert, latent_penalty
+from .inversion import ImageLike, InversionResult, invert, latent_penalty
 from .losses import d_loss, g_loss
 from .reconstruction import psnr, ssim
 

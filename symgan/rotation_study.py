@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .fit_and_tune import fit_and_tune
-from .rotate import rotate
+from .finetune import fit_and_tune
+from .rotation import rotate
 from .symmetry import mirror
 
 __all__ = ["HELD_OUT_SEED", "held_out_faces", "identity_error", "RotationStudy", "rotation_study"]

@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..config import TrainConfig
-    from ..fit_and_tune import fit_and_tune
+    from ..finetune import fit_and_tune
     from ..images import make_grid, save_image
-    from ..rotate import rotate, save_rotation
+    from ..rotation import rotate, save_rotation
     from ..train import load_or_train, load_training_images
 
     cfg = TrainConfig.from_scale(args.scale, method="zprime")

@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import TrainConfig
     from ..data.real import LFWSubset, astronaut_face
-    from ..fit_and_tune import fit_and_tune
+    from ..finetune import fit_and_tune
     from ..images import make_grid, save_image
-    from ..rotate import rotate, save_rotation
+    from ..rotation import rotate, save_rotation
     from ..rotation_study import identity_error, rotation_study
     from ..scales import resolve_scale
     from ..train import load_or_train, load_training_images

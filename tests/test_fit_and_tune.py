@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 import symgan
-from symgan.fit_and_tune import fit_and_tune
-from symgan.invert import invert, prepare_image
+from symgan.finetune import fit_and_tune
+from symgan.inversion import invert, prepare_image
 from symgan.reconstruction import psnr, ssim
-from symgan.rotate import rotate, save_rotation
+from symgan.rotation import rotate, save_rotation
 
 
 def _face_like(h: int = 20, w: int = 20) -> np.ndarray:
