@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="maximum number of steps")
     p.add_argument("--time-budget", type=float, default=None, help="seconds of training (0: no limit)")
     p.add_argument("--alpha", type=float, default=None, help="symmetry-loss weight (default: the method's)")
+    p.add_argument("--sym-reduction", default=None, choices=["mean", "sum"],
+                   help="how the symmetry loss reduces ||G(z) - M G(zN)||^2 over pixels (default mean)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
@@ -50,6 +52,7 @@ def config_from_args(args: argparse.Namespace):
     over = {k: v for k, v in {
         "data": args.data, "img_size": args.img_size, "width": args.width,
         "batch_size": args.batch_size, "max_steps": args.steps, "alpha": args.alpha, "lr": args.lr,
+        "sym_reduction": args.sym_reduction,
         "seed": args.seed, "device": args.device, "n_train": args.n_train,
         "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
         "log_every": args.log_every, "out_dir": args.out,
