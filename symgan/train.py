@@ -429,14 +429,27 @@ class Trainer:
             if self.stop_reason == "diverged":
                 self._write_rows(rows)
         self._write_rows(rows)
+        self.ranks_in_sync = self._ranks_agree()
         self.save(finished=True)
         self.save_samples("final")
         if self.rank == 0:
             (self.run_dir / "summary.json").write_text(json.dumps(self._info(), indent=2))
         return self._result()
 
+    def _ranks_agree(self) -> bool | None:
+        """Under ``torchrun``: do all ranks hold the same weights (DDP keeps them in step)?"""
+        if self.world <= 1:
+            return None
+        with torch.no_grad():  # nccl gathers CUDA tensors, gloo CPU ones
+            sig = torch.stack([p.double().sum() for p in self.G.parameters()]
+                              + [p.double().sum() for p in self.D.parameters()])
+        sig = sig.to(self.device if dist.get_backend() == "nccl" else "cpu")
+        sigs = [torch.zeros_like(sig) for _ in range(self.world)]
+        dist.all_gather(sigs, sig)
+        return all(torch.equal(sig, x) for x in sigs)
+
     def _info(self) -> dict[str, Any]:
-        return {"step": self.step, "elapsed_s": self.elapsed, "stop_reason": self.stop_reason,
+        return {"ranks_in_sync": getattr(self, "ranks_in_sync", None),"step": self.step, "elapsed_s": self.elapsed, "stop_reason": self.stop_reason,
                 "run_dir": str(self.run_dir), "checkpoint": str(self.ckpt_path), "key": self.cfg.key(),
                 "device": str(self.device), "world_size": self.world}
 

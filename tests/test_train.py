@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import subprocess
@@ -90,6 +92,12 @@ def test_load_or_train_caches(tmp_path: Path) -> None:
     assert r3.info["loaded"] and r3.config.method == "flip"
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_or_train(_cfg("flip", max_steps=7), root=tmp_path, train_if_missing=False)
+    # From a URL with a SHA-256 (a file:// URL stands in for a download).
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    r4 = load_or_train(cfg, url=ckpt.as_uri(), sha256=digest, root=tmp_path / "dl")
+    assert r4.info["loaded"] and r4.info["step"] == 6
+    with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
+        load_or_train(cfg, url=ckpt.as_uri(), sha256="0" * 64, root=tmp_path / "dl2")
     with pytest.raises(CheckpointError, match="arch=flip"):
         load_or_train(_cfg("zprime", max_steps=6), path=ckpt)
 
@@ -105,4 +113,6 @@ def test_ddp_two_processes(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     tensors, meta = load_checkpoint(out / "checkpoint.safetensors")
     assert meta["world_size"] == 2 and meta["step"] == 6 and meta["finished"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ranks_in_sync"] is True, "DDP ranks ended with different weights"
     assert all(torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point())
