@@ -17,7 +17,8 @@ Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 :mod:`symgan.data` (SynthFaces, SynthRooms, real photos), :mod:`symgan.widgets`.
 """
 
-from .config import METHODS, TrainConfig
+from .checkpoint import CheckpointError, load_models
+from .config import METHOD_NAMES, METHODS, TrainConfig
 from .data import (
     CelebA,
     DatasetNotFoundError,
@@ -60,7 +61,7 @@ from .symmetry import (
     mirror,
     mirror_mse,
 )
-from .train import TrainResult, load_or_train
+from .train import Trainer, TrainingDiverged, TrainResult, load_or_train, plot_log, runs_dir
 from .yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor
 
 __version__ = "0.1.0"
@@ -68,6 +69,13 @@ __version__ = "0.1.0"
 __all__ = [
     "ARCHS",
     "METHODS",
+    "METHOD_NAMES",
+    "CheckpointError",
+    "Trainer",
+    "TrainingDiverged",
+    "load_models",
+    "plot_log",
+    "runs_dir",
     "SCALES",
     "CelebA",
     "DatasetNotFoundError",
