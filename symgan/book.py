@@ -181,11 +181,19 @@ def show_kernels(kernels: Sequence[Tensor], titles: Sequence[str], suptitle: str
     """Draw 2D kernels / feature maps side by side with a diverging colour map (paper Fig. 4).
 
     Each kernel is ``(H, W)``; equal values get equal colours, so mirror structure is visible.
+    At most four per row.
     """
+    if len(kernels) != len(titles):
+        raise ValueError(f"{len(kernels)} kernels but {len(titles)} titles")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(kernels), figsize=(2.6 * len(kernels), 2.9), squeeze=False)
-    for ax, k, ttl in zip(axes[0], kernels, titles, strict=True):
+    n = len(kernels)
+    ncol = min(n, 4)
+    nrow = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.9 * nrow), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, k, ttl in zip(axes.flat, kernels, titles, strict=False):
         k = k.detach().to("cpu", torch.float32)
         v = float(k.abs().max()) or 1.0
         ax.imshow(k.numpy(), cmap="RdBu_r", vmin=-v, vmax=v)
