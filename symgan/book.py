@@ -72,7 +72,7 @@ def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None =
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"scale={cfg.name!r}: images {cfg.img_size}x{cfg.img_size}, width {cfg.width}, "
           f"batch {cfg.batch_size}, seed {seed}")
-    print(f"device {device} ({torch.get_num_threads()} CPU threads), torch {torch.__version__}")
+    print(f"device {device}, CPU threads: {torch.get_num_threads()}, torch {torch.__version__}")
     return cfg
 
 
