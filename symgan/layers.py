@@ -153,8 +153,10 @@ class SymConv2d(_SymKernelMixin, nn.Module):
     Raises ``ValueError`` for a geometry that would break exact mirror equivariance:
     ``padding='same'`` with an even kernel (PyTorch then pads asymmetrically), or, at call time,
     an input width with ``(W + 2p - K_eff) % stride != 0``; the message lists widths that work.
-    (With ``padding_mode='replicate'`` a few tiny refused geometries happen to be exact, because
-    a window shifted inside the replicated edge sees the same values; the rule stays conservative.)
+    (With ``padding_mode='replicate'`` or ``'reflect'`` a few refused geometries happen to be
+    exact, because a window shifted into the padding sees copies of the same input columns; the
+    rule stays conservative there. With zero or circular padding a refused geometry is never
+    exact, except degenerate ones: 1-column inputs or outputs, windows that see only padding.)
 
     Chapter: ``book/02_symmetric_kernels``.
     """

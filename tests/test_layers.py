@@ -162,7 +162,7 @@ _geom = dict(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
 @given(**_geom)
 def test_conv_accepts_exactly_the_exact_geometries(cin, cout, k, s, p, d, w, mode) -> None:
     h = d * (k - 1) + 2
@@ -177,9 +177,10 @@ def test_conv_accepts_exactly_the_exact_geometries(cin, cout, k, s, p, d, w, mod
     else:
         with pytest.raises(ValueError, match="widths that work"):
             layer(x)
-        if mode == "replicate":
-            # Replicate padding repeats the edge column, so a window shifted inside the padding
-            # can see the same values (e.g. k=1, s=2, p=1, w=2): the rule is conservative there.
+        if mode in ("replicate", "reflect"):
+            # These paddings copy input columns, so a window shifted into the padding can see the
+            # same values (replicate k=1, s=2, p=1, w=2; reflect k=2, s=2, p=1, w=3): the rule is
+            # conservative there. For zero and circular padding the refusal is always justified.
             return
         # ... and the refusal is justified: the same kernel in a plain conv is not exact.
         xp = F.pad(x, (p, p, p, p), mode="constant" if mode == "zeros" else mode)
@@ -189,10 +190,14 @@ def test_conv_accepts_exactly_the_exact_geometries(cin, cout, k, s, p, d, w, mod
                            layer.weight, layer.bias, s, 0, d)
         except RuntimeError:
             return  # the plain layer cannot even run this geometry
-        assert (y_m - mirror(y)).abs().max() > 1e-6
+        # Degenerate geometries can be exact by accident: a 1-column input is its own mirror, a
+        # 1-column output too (k=2, s=2, p=1, w=1), or every window sees only zero padding.
+        y0 = F.conv2d(F.pad(torch.zeros_like(x), (p, p, p, p)), layer.weight, layer.bias, s, 0, d)
+        degenerate = w == 1 or y.shape[-1] == 1 or (mode == "zeros" and torch.equal(y, y0))
+        assert degenerate or (y_m - mirror(y)).abs().max() > 1e-6
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     cin=st.integers(1, 3), cout=st.integers(1, 3), k=st.integers(1, 6), s=st.integers(1, 3),
     p=st.integers(0, 2), d=st.integers(1, 2), w=st.integers(1, 10), op=st.integers(0, 2),
@@ -202,7 +207,7 @@ def test_transposed_conv_accepts_exactly_the_exact_geometries(cin, cout, k, s, p
     out_w = (w - 1) * s - 2 * p + d * (k - 1) + 1 + op
     assume(out_w >= 1 and (w - 1) * s - 2 * p + d * (k - 1) + 1 >= 1)
     torch.manual_seed(k * 1000 + s * 100 + p * 10 + w)
-    x = torch.randn(2, cin, 4, w, dtype=torch.float64)
+    x = torch.randn(2, cin, 2 * p + 2, w, dtype=torch.float64)
     if op == 0:
         layer = SymConvTranspose2d(cin, cout, k, s, p, 0, dilation=d, dtype=torch.float64)
         r = check_equivariance(layer, x, atol=1e-12, rtol=1e-12)
@@ -211,6 +216,9 @@ def test_transposed_conv_accepts_exactly_the_exact_geometries(cin, cout, k, s, p
         with pytest.raises(ValueError, match="output_padding"):
             SymConvTranspose2d(cin, cout, k, s, p, (0, op), dilation=d)
         wgt = symmetric_kernel(torch.randn(cin, cout, k, (k + 1) // 2, dtype=torch.float64), k)
-        y = F.conv_transpose2d(x, wgt, None, s, p, (0, op), 1, d)
-        y_m = F.conv_transpose2d(mirror(x), wgt, None, s, p, (0, op), 1, d)
-        assert (y_m - mirror(y)).abs().max() > 1e-6
+        try:
+            y = F.conv_transpose2d(x, wgt, None, s, p, (0, op), 1, d)
+            y_m = F.conv_transpose2d(mirror(x), wgt, None, s, p, (0, op), 1, d)
+        except RuntimeError:
+            return  # the plain layer cannot run this geometry either
+        assert w == 1 or y.shape[-1] == 1 or (y_m - mirror(y)).abs().max() > 1e-6  # 1 column: degenerate
