@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from ..yaw import load_yaw_regressor
 
     scale = resolve_scale(args.scale)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     cfg = TrainConfig.from_scale(scale, method="zprime")
     res = load_or_train(cfg)
     G, D = res.generator, res.discriminator
