@@ -28,6 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+def _enlarge(grid, factor: int = 3):
+    """Nearest-neighbour enlargement, so 32-pixel faces stay visible in a rendered page."""
+    return grid.repeat_interleave(factor, -1).repeat_interleave(factor, -2)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         faces_gt.append(gt)
     n = f_inv.shape[0] + 1
     fig_study = figs / f"rotation_synthfaces_{scale}.png"
-    save_image(make_grid(torch.cat(rows), nrow=n, padding=1), fig_study)
+    save_image(_enlarge(make_grid(torch.cat(rows), nrow=n, padding=1)), fig_study)
 
     real_rows, real_psnr, real_examples = [], [], []
     lfw = LFWSubset(G.img_size, G.channels) if args.lfw else None
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     for target, f_inv, f_tun in real_examples:
         real_rows += [target[None], f_inv, target[None], f_tun]
     fig_real = figs / f"rotation_real_{scale}.png"
-    save_image(make_grid(torch.cat(real_rows), nrow=n, padding=1), fig_real)
+    save_image(_enlarge(make_grid(torch.cat(real_rows), nrow=n, padding=1)), fig_real)
 
     s = study.summary()
     lines = [
