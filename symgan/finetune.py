@@ -42,11 +42,14 @@ __all__ = ["FitAndTuneResult", "fit_and_tune", "as_image_tensor"]
 def as_image_tensor(data: Tensor | Dataset | np.ndarray) -> Tensor:
     """Training images as one float tensor ``(N, C, H, W)`` in ``[-1, 1]``.
 
-    Accepts such a tensor, a uint8 array ``(N, H, W, C)``, or a dataset (its ``.images`` uint8
-    array when it has one, else its items stacked).
+    Accepts such a tensor, a uint8 tensor ``(N, C, H, W)`` (as returned by
+    :func:`symgan.train.load_training_images`), a uint8 array ``(N, H, W, C)``, or a dataset (its
+    ``.images`` uint8 array when it has one, else its items stacked). Float values outside
+    ``[-1, 1]`` are an error.
     """
     if isinstance(data, Tensor):
-        x = data
+        # uint8 is what symgan.train.load_training_images returns: scale it like the trainer does
+        x = data.float().div(127.5).sub(1) if data.dtype == torch.uint8 else data
     else:
         arr = getattr(data, "images", data)
         if isinstance(arr, np.ndarray):
@@ -57,6 +60,11 @@ def as_image_tensor(data: Tensor | Dataset | np.ndarray) -> Tensor:
             x = torch.stack([data[i] if isinstance(data[i], Tensor) else data[i][0] for i in range(len(data))])
     if x.dim() != 4:
         raise ValueError(f"expected training images (N, C, H, W), got {tuple(x.shape)}")
+    if x.numel() and (x.min() < -1 - 1e-3 or x.max() > 1 + 1e-3):
+        raise ValueError(
+            f"training images must be in [-1, 1], got values in [{float(x.min()):.3g}, "
+            f"{float(x.max()):.3g}]"
+        )
     return x
 
 

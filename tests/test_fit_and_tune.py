@@ -195,3 +195,22 @@ def test_rotate_command_smoke(tmp_path, monkeypatch, capsys) -> None:
     tensors, _ = load_checkpoint(out / "tuned.safetensors")
     assert tensors["z"].shape == (1, 100)
     assert '"psnr_tuned"' in capsys.readouterr().out
+
+
+def test_training_data_in_every_form_is_scaled_to_minus_one_one() -> None:
+    """Phase II's GAN steps must see real images on the generator's scale, whatever the source."""
+    from symgan.config import TrainConfig
+    from symgan.data.synthfaces import SynthFaces
+    from symgan.finetune import as_image_tensor
+    from symgan.train import load_training_images
+
+    ds = SynthFaces(size=16, n=8, cache=False)
+    ref = torch.stack([ds[i] for i in range(8)])
+    u8 = load_training_images(TrainConfig.from_scale("smoke", n_train=8))  # uint8 (N, C, H, W)
+    assert u8.dtype == torch.uint8
+    for form in (ds, ds.images, u8, ref):
+        x = as_image_tensor(form)
+        assert x.min() >= -1 and x.max() <= 1
+        assert torch.allclose(x, ref, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        as_image_tensor(ref * 255)
