@@ -101,8 +101,9 @@ class FlipStem(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         n, c, s = z.shape[0], self.channels, self.size
-        both = self.fc(torch.cat([z, z.flip(-1)], dim=0)).view(2 * n, c, s, s)
-        return both[:n] + mirror(both[n:])
+        f = self.fc(z).view(n, c, s, s)
+        f_flip = self.fc(z.flip(-1)).view(n, c, s, s)
+        return f + mirror(f_flip)
 
 
 class DCGANStem(nn.Module):

@@ -38,18 +38,55 @@ __all__ = [
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+_EXPANSIONS: dict[tuple, Tensor] = {}
+
+
+def _expansion(free: int, kernel_width: int, sign: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The ``(free, K)`` matrix ``E`` with ``half @ E`` the completed kernel (cached).
+
+    ``E[j, j] = 1`` and ``E[j, K-1-j] = sign`` for the free columns ``j`` (for odd ``K`` and
+    ``sign = +1`` the centre column keeps only its ``1``). Every output column is a single free
+    column times ``+-1`` plus exact zeros, so the product is exact in any summation order.
+    """
+    key = (free, kernel_width, sign, dtype, device)
+    e = _EXPANSIONS.get(key)
+    if e is None:
+        e = torch.zeros(free, kernel_width, dtype=torch.float64)
+        for j in range(free):
+            e[j, kernel_width - 1 - j] = sign
+            e[j, j] = 1.0
+        e = e.to(dtype=dtype, device=device)
+        _EXPANSIONS[key] = e
+    return e
+
+
+def _check_free(half: Tensor, kernel_width: int, free: int, what: str) -> None:
+    if half.shape[-1] != free:
+        raise ValueError(
+            f"{what} kernel of width {kernel_width} has {free} free columns, "
+            f"got a tensor with {half.shape[-1]}"
+        )
+
+
+def _use_matmul(t: Tensor) -> bool:
+    # On CPU, cat + flip cost more than the convolution's own weight update on the small layers
+    # of a 32x32 DC-GAN (benchmarks/bench_layers.py); one matmul forward and one backward do
+    # not. Elsewhere those ops are cheap, and a matmul could run in TF32 or under autocast.
+    return t.device.type == "cpu" and t.is_floating_point()
+
+
 def symmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
     """Build a mirror-symmetric kernel from its first ``ceil(K/2)`` columns.
 
     ``half``: ``(..., ceil(K/2))`` -> ``(..., K)`` with ``W[..., j] = W[..., K-1-j]``.
     E.g. columns ``[a, b]`` give ``[a, b, b, a]`` (K=4) and ``[a, b, c]`` give ``[a, b, c, b, a]``.
+    On CPU this is ``half @ E`` with a fixed 0/1 matrix ``E``: exact, since every entry is one
+    free weight times 1 plus exact zeros.
     """
     free = (kernel_width + 1) // 2
-    if half.shape[-1] != free:
-        raise ValueError(
-            f"a symmetric kernel of width {kernel_width} has {free} free columns, "
-            f"got a tensor with {half.shape[-1]}"
-        )
+    _check_free(half, kernel_width, free, "a symmetric")
+    if _use_matmul(half):
+        return half @ _expansion(free, kernel_width, +1, half.dtype, half.device)
     return torch.cat([half, half[..., : kernel_width // 2].flip(-1)], dim=-1)
 
 
@@ -58,13 +95,12 @@ def antisymmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
 
     ``half``: ``(..., floor(K/2))`` -> ``(..., K)`` with ``W[..., j] = -W[..., K-1-j]``; for odd
     ``K`` the centre column is zero (it must equal its own negative). Paper Fig. 4(c).
+    On CPU this is ``half @ E`` with a fixed 0/+-1 matrix ``E`` (exact, as above).
     """
     free = kernel_width // 2
-    if half.shape[-1] != free:
-        raise ValueError(
-            f"an antisymmetric kernel of width {kernel_width} has {free} free columns, "
-            f"got a tensor with {half.shape[-1]}"
-        )
+    _check_free(half, kernel_width, free, "an antisymmetric")
+    if _use_matmul(half):
+        return half @ _expansion(free, kernel_width, -1, half.dtype, half.device)
     parts = [half]
     if kernel_width % 2:
         parts.append(half.new_zeros(*half.shape[:-1], 1))

@@ -29,11 +29,26 @@ __all__ = [
 ]
 
 
+# torch.flip has a high fixed cost on CPU. For the narrow maps at the ends of the networks
+# (4x4 in a DC-GAN) a product with a fixed 0/1 matrix is several times faster, and still exact:
+# each output entry is one input entry (for fold, the sum of two) plus exact zeros, in any order.
+_MATMUL_MAX_WIDTH = 16
+
+
+def _use_matmul(x: Tensor) -> bool:
+    return x.device.type == "cpu" and x.is_floating_point() and x.shape[-1] <= _MATMUL_MAX_WIDTH
+
+
 def mirror(x: Tensor) -> Tensor:
     """Left-right mirror ``M(x)[..., j] = x[..., W-1-j]`` of a tensor of shape ``(..., W)``.
 
+    (For floating-point CPU tensors of width <= 16 computed as ``x @ J`` with the reversal
+    matrix ``J``: identical values, faster there; a non-finite entry then spreads to its row.)
+
     Chapter: ``book/02_symmetric_kernels``.
     """
+    if _use_matmul(x):
+        return x @ _column_matrix("mirror", x.shape[-1], x.dtype, x.device)
     return x.flip(-1)
 
 
@@ -44,10 +59,35 @@ def fold(h: Tensor) -> Tensor:
     doubled. ``fold(M(h)) == fold(h)`` exactly (the sum is commutative), so any function of the
     folded map is mirror invariant. Shape ``(..., W) -> (..., ceil(W/2))``.
 
+    (For floating-point CPU tensors of width <= 16 computed as ``h @ F`` with a fixed 0/1
+    matrix ``F``, centre entry 2: still exact, since each output is the rounded sum of the same
+    two entries plus exact zeros in any order.)
+
     Chapter: ``book/05_symmetric_discriminator``.
     """
     w = h.shape[-1]
+    if _use_matmul(h):
+        return h @ _column_matrix("fold", w, h.dtype, h.device)
     return (h + mirror(h))[..., : (w + 1) // 2]
+
+
+_COLUMN_MATRICES: dict[tuple, Tensor] = {}
+
+
+def _column_matrix(kind: str, width: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Cached 0/1 matrices acting on the last axis: ``"mirror"`` ``(W, W)``, ``"fold"`` ``(W, ceil(W/2))``."""
+    key = (kind, width, dtype, device)
+    m = _COLUMN_MATRICES.get(key)
+    if m is None:
+        half = (width + 1) // 2
+        m = torch.zeros(width, width if kind == "mirror" else half, dtype=torch.float64)
+        for j in range(width if kind == "mirror" else half):
+            m[width - 1 - j, j] += 1.0
+            if kind == "fold":
+                m[j, j] += 1.0
+        m = m.to(dtype=dtype, device=device)
+        _COLUMN_MATRICES[key] = m
+    return m
 
 
 def mirror_mse(x: Tensor) -> Tensor:
