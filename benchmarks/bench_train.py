@@ -2,13 +2,13 @@
 
 A step is the trainer's own (:meth:`symgan.train.Trainer.train_step`): D on a real and a fake
 batch, then G (non-saturating BCE), forward and backward, two Adam updates. Methods are run
-interleaved (dcgan, zprime, flip, dcgan, ...) so that a noisy shared machine slows them alike;
+interleaved in a rotating order (dcgan, zprime, flip; zprime, flip, dcgan; ...) so that a noisy shared machine slows them alike;
 the printed ratio is the median over rounds of ``time(method) / time(dcgan)`` of that round.
 The goal is a ratio <= 1.10 on CPU.
 
 Then training throughput (images/s) at the gpu scale's shapes (64x64, width 64, batch 128).
 
-Run: ``python benchmarks/bench_train.py [--rounds 7] [--steps 5] [--threads 2] [--device cpu]``.
+Run: ``python benchmarks/bench_train.py [--rounds 15] [--steps 5] [--threads 2] [--device cpu]``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def time_steps(tr: Trainer, real: torch.Tensor, steps: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--steps", type=int, default=5, help="timed steps per method per round")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
@@ -62,8 +62,10 @@ def main() -> None:
         for m in methods:  # warm-up
             time_steps(*runs[m], 2)
         times: dict[str, list[float]] = {m: [] for m in methods}
-        for _ in range(args.rounds):
-            for m in methods:
+        for r in range(args.rounds):
+            # Rotate the order every round so that no method always runs first (warm caches,
+            # allocator state) or right after the same neighbour.
+            for m in methods[r % 3:] + methods[: r % 3]:
                 times[m].append(time_steps(*runs[m], args.steps))
         base = times["dcgan"]
         line = [f"{size}px width {width} batch 64: dcgan {statistics.median(base) * 1e3:.1f} ms/step"]

