@@ -17,8 +17,9 @@ package's default preprocessing (``FidHelper`` with ``resample_mode='nv_bilinear
 3. ``q / 255`` mapped affinely to ``[-1, 0.9921875]`` (the range the TF graph was exported with);
 4. the network -> ``(N, 2048)``.
 
-Chapter: ``book/06_loss_baselines_and_faces`` (sample quality); used by
-:func:`symgan.metrics.fid_kid`.
+Used by :func:`symgan.metrics.fid_kid` and ``python -m symgan results --fid N`` (the sample
+quality table of ``docs/results.md``); no chapter computes it (a CPU pass over a few hundred
+images takes minutes).
 """
 
 from __future__ import annotations

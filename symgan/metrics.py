@@ -276,7 +276,7 @@ def fid_kid(real: Tensor, fake: Tensor, subset_size: int = 50, *, batch_size: in
     (:class:`~symgan.inception.InceptionFeatures`), computed once per image; statistics:
     :func:`fid_kid_from_features`. Needs ``pip install 'symgan[eval]'``; raises
     :class:`EvalExtraMissing` with that instruction when it is missing.
-    Chapter: ``book/06_loss_baselines_and_faces``.
+    Used by ``python -m symgan results --fid N`` and ``evaluate --fid``.
     """
     _torchmetrics()
     if len(real) < 2 or len(fake) < 2:
