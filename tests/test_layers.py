@@ -39,6 +39,32 @@ def test_symmetric_and_antisymmetric_kernels() -> None:
         symmetric_kernel(torch.randn(2, 2), 5)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_matmul_paths_equal_cat_and_flip_bitwise(dtype: torch.dtype) -> None:
+    """On CPU kernels, mirror and fold are products with 0/+-1 matrices; they must give exactly
+    what cat/flip give (each entry one input times 1 plus zeros), gradients included."""
+    from symgan.symmetry import fold, mirror
+
+    g = torch.Generator().manual_seed(0)
+    for k in range(1, 9):
+        half = (torch.randn(3, 2, k, (k + 1) // 2, generator=g) * 1e3).to(dtype).requires_grad_()
+        w = symmetric_kernel(half, k)
+        ref = torch.cat([half, half[..., : k // 2].flip(-1)], -1)
+        assert torch.equal(w, ref)
+        gw = torch.randn(w.shape, generator=g).to(dtype)
+        (grad,) = torch.autograd.grad(w, half, gw)
+        (grad_ref,) = torch.autograd.grad(ref, half, gw)
+        assert torch.allclose(grad.double(), grad_ref.double(), rtol=0, atol=0)
+        anti = antisymmetric_kernel(half.detach()[..., : k // 2], k)
+        parts = [half.detach()[..., : k // 2]] + ([torch.zeros(3, 2, k, 1, dtype=dtype)] if k % 2 else [])
+        assert torch.equal(anti, torch.cat(parts + [-half.detach()[..., : k // 2].flip(-1)], -1))
+    for w in range(1, 21):
+        x = (torch.randn(2, 3, 4, w, generator=g) * 1e3).to(dtype)
+        assert torch.equal(mirror(x), x.flip(-1))
+        assert torch.equal(fold(x), (x + x.flip(-1))[..., : (w + 1) // 2])
+        assert torch.equal(fold(mirror(x)), fold(x))
+
+
 @pytest.mark.parametrize(("k", "free"), [(5, 15), (4, 8), (3, 6), (1, 1)])
 def test_parameter_counts(k: int, free: int) -> None:
     conv = SymConv2d(3, 7, k, padding=k // 2)
