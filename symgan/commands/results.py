@@ -238,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"# Results at the `{scale}` scale",
         "",
-        f"Produced by `python -m symgan results --scale {scale}` ({time.strftime('%Y-%m-%d')}, torch "
+        f"Produced by `python -m symgan results --scale {scale}{f' --fid {args.fid}' if args.fid else ''}` "
+        f"({time.strftime('%Y-%m-%d')}, torch "
         f"{torch.__version__}, {platform.machine()}, {torch.get_num_threads()} threads; "
         f"{time.time() - t_start:.0f} s including cached runs). Data: {first.data} "
         f"{first.img_size}x{first.img_size}, {first.n_train} training images; width {first.width}, "
