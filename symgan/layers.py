@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .symmetry import _column_matrix
+
 __all__ = [
     "symmetric_kernel",
     "antisymmetric_kernel",
@@ -36,28 +38,6 @@ __all__ = [
 ]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-_EXPANSIONS: dict[tuple, Tensor] = {}
-
-
-def _expansion(free: int, kernel_width: int, sign: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """The ``(free, K)`` matrix ``E`` with ``half @ E`` the completed kernel (cached).
-
-    ``E[j, j] = 1`` and ``E[j, K-1-j] = sign`` for the free columns ``j`` (for odd ``K`` and
-    ``sign = +1`` the centre column keeps only its ``1``). Every output column is a single free
-    column times ``+-1`` plus exact zeros, so the product is exact in any summation order.
-    """
-    key = (free, kernel_width, sign, dtype, device)
-    e = _EXPANSIONS.get(key)
-    if e is None:
-        e = torch.zeros(free, kernel_width, dtype=torch.float64)
-        for j in range(free):
-            e[j, kernel_width - 1 - j] = sign
-            e[j, j] = 1.0
-        e = e.to(dtype=dtype, device=device)
-        _EXPANSIONS[key] = e
-    return e
 
 
 def _check_free(half: Tensor, kernel_width: int, free: int, what: str) -> None:
@@ -86,7 +66,7 @@ def symmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
     free = (kernel_width + 1) // 2
     _check_free(half, kernel_width, free, "a symmetric")
     if _use_matmul(half):
-        return half @ _expansion(free, kernel_width, +1, half.dtype, half.device)
+        return half @ _column_matrix("symmetric", kernel_width, half.dtype, half.device)
     return torch.cat([half, half[..., : kernel_width // 2].flip(-1)], dim=-1)
 
 
@@ -100,7 +80,7 @@ def antisymmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
     free = kernel_width // 2
     _check_free(half, kernel_width, free, "an antisymmetric")
     if _use_matmul(half):
-        return half @ _expansion(free, kernel_width, -1, half.dtype, half.device)
+        return half @ _column_matrix("antisymmetric", kernel_width, half.dtype, half.device)
     parts = [half]
     if kernel_width % 2:
         parts.append(half.new_zeros(*half.shape[:-1], 1))

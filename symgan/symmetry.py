@@ -75,16 +75,33 @@ _COLUMN_MATRICES: dict[tuple, Tensor] = {}
 
 
 def _column_matrix(kind: str, width: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """Cached 0/1 matrices acting on the last axis: ``"mirror"`` ``(W, W)``, ``"fold"`` ``(W, ceil(W/2))``."""
+    """Cached 0/+-1 matrices that act on the last axis by right multiplication.
+
+    ``"mirror"``: ``(W, W)`` reversal; ``"fold"``: ``(W, ceil(W/2))``, column ``j`` picks entries
+    ``j`` and ``W-1-j`` (the centre twice); ``"symmetric"`` / ``"antisymmetric"``: ``(free, K)``
+    with ``width = K``, row ``j`` puts free column ``j`` at ``j`` and ``+-1`` times it at ``K-1-j``
+    (used by :func:`symgan.layers.symmetric_kernel` and :func:`~symgan.layers.antisymmetric_kernel`).
+    """
     key = (kind, width, dtype, device)
     m = _COLUMN_MATRICES.get(key)
     if m is None:
         half = (width + 1) // 2
-        m = torch.zeros(width, width if kind == "mirror" else half, dtype=torch.float64)
-        for j in range(width if kind == "mirror" else half):
-            m[width - 1 - j, j] += 1.0
-            if kind == "fold":
+        if kind == "mirror":
+            m = torch.eye(width, dtype=torch.float64).flip(0)
+        elif kind == "fold":
+            m = torch.zeros(width, half, dtype=torch.float64)
+            for j in range(half):
                 m[j, j] += 1.0
+                m[width - 1 - j, j] += 1.0
+        elif kind in ("symmetric", "antisymmetric"):
+            sign = 1.0 if kind == "symmetric" else -1.0
+            free = half if kind == "symmetric" else width // 2
+            m = torch.zeros(free, width, dtype=torch.float64)
+            for j in range(free):
+                m[j, width - 1 - j] = sign
+                m[j, j] = 1.0  # the centre column of an odd symmetric kernel keeps its 1
+        else:
+            raise ValueError(f"unknown column matrix {kind!r}")
         m = m.to(dtype=dtype, device=device)
         _COLUMN_MATRICES[key] = m
     return m
