@@ -286,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
                   "the loss baselines run G on 2 x batch per step, so they reach fewer steps."]
     if quality:
         lines += ["", "## Sample quality (FID / KID)", ""] + _quality_lines(quality, label)
-    lines += ["", "## Checks against the targets of issue 4", ""] + _checks(summaries, ref)
+    lines += ["", "## Checks: the paper's observations and the training budget", ""] + _checks(summaries, ref)
     lines += ["", "## Figures", ""]
     figures = [("results_series.png", "Series of 9 (paper Fig. 9), 3 latents per method, t = 1 (left) to -1."),
                ("results_averaged.png", "Averaged series (paper Fig. 10): (G(z_t) + M(G(z_-t))) / 2."),
