@@ -15,13 +15,45 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["auto_device", "seed_everything", "get_rng_state", "set_rng_state"]
+__all__ = ["auto_device", "check_device", "seed_everything", "get_rng_state", "set_rng_state"]
+
+
+def check_device(prefer: str | None = "auto") -> str:
+    """``prefer`` if it names a device this machine has (``"auto"``, ``"cpu"``, ``"cuda"``,
+    ``"cuda:1"``, ``"mps"``); ``TypeError`` / ``ValueError`` naming ``device`` otherwise, so a
+    run asking for a GPU it does not have fails before anything is written."""
+    if prefer is None or prefer in ("", "auto"):
+        return "auto"
+    if not isinstance(prefer, str):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu', 'cuda' or 'cuda:0', got {prefer!r}")
+    try:
+        dev = torch.device(prefer)
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {prefer!r}") from e
+    if dev.type == "cpu":
+        return prefer
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"device {prefer!r} is not available: this machine has no CUDA GPU "
+                             "(torch.cuda.is_available() is False); use device='cpu' or 'auto'")
+        if dev.index is not None and not 0 <= dev.index < n:
+            raise ValueError(f"device {prefer!r} is not available: this machine has {n} CUDA "
+                             f"device(s), cuda:0 to cuda:{n - 1}")
+        return prefer
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {prefer!r} is not available on this machine; use device='cpu' or 'auto'")
+        return prefer
+    raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {prefer!r}")
 
 
 def auto_device(prefer: str | None = "auto") -> torch.device:
-    """``prefer`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else the best available:
-    cuda, then mps, then cpu. Under ``torchrun`` ``"auto"`` picks ``cuda:$LOCAL_RANK``."""
-    if prefer not in (None, "", "auto"):
+    """``prefer`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``; checked with
+    :func:`check_device`), else the best available: cuda, then mps, then cpu. Under
+    ``torchrun`` ``"auto"`` picks ``cuda:$LOCAL_RANK``."""
+    if check_device(prefer) != "auto":
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
