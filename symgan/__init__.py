@@ -3,13 +3,14 @@
 The generator's architecture, not its loss, controls left-right symmetry:
 
 >>> import torch, symgan
->>> G = symgan.Generator("zprime", img_size=32, width=16).eval()
+>>> G = symgan.Generator("zprime", img_size=33, width=16).eval()  # the paper's 5x5 geometry
 >>> z = G.sample_latent(4)
 >>> x, xn = G(z), G(G.mirror_latent(z))
 >>> bool((xn - symgan.mirror(x)).abs().max() < 1e-5)
 True
 
 Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
+:mod:`symgan.geometry` (the paper's 5x5 layers at odd sizes, DC-GAN's 4x4 at even ones),
 :mod:`symgan.latent` (encodings, Fig. 1), :mod:`symgan.generators` (2.1.1, 2.1.2),
 :mod:`symgan.discriminators` (2.1.3), :mod:`symgan.symmetry` (mirror, fold and checks),
 :mod:`symgan.losses` and :mod:`symgan.train` (2.2, 4.1), :mod:`symgan.metrics` (Figs. 6, 9, 10),
@@ -36,6 +37,7 @@ from .data import (
 from .discriminators import Discriminator
 from .finetune import FitAndTuneResult, fit_and_tune
 from .generators import ARCHS, Generator, mirror_errors
+from .geometry import GEOMETRIES, Geometry, get_geometry, infer_geometry
 from .images import make_grid, save_image, to_uint8_hwc
 from .init import dcgan_init
 from .inversion import invert, prepare_image
@@ -112,6 +114,10 @@ __all__ = [
     "Discriminator",
     "EquivarianceReport",
     "Generator",
+    "GEOMETRIES",
+    "Geometry",
+    "get_geometry",
+    "infer_geometry",
     "SymConv2d",
     "SymConvTranspose2d",
     "antisymmetric_kernel",

@@ -31,6 +31,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .geometry import check_geometry
 from .scales import get_scale
 
 __all__ = ["Method", "METHODS", "METHOD_NAMES", "TrainConfig", "get_method"]
@@ -72,7 +73,7 @@ def get_method(name: str) -> Method:
 # the device, output folder, logging or progress bar reuses a cached run.
 _KEY_FIELDS = (
     "method", "arch", "symmetric_d", "encoding", "alpha", "sym_reduction", "data", "n_train",
-    "data_seed", "img_size", "channels", "z_dim", "n_anti", "width", "kernel_size", "batch_size",
+    "data_seed", "img_size", "channels", "z_dim", "n_anti", "width", "geometry", "batch_size",
     "max_steps", "time_budget_s", "lr", "beta1", "beta2", "seed",
 )
 
@@ -96,12 +97,12 @@ class TrainConfig:
     data: str = "synthfaces"
     n_train: int = 10000
     data_seed: int = 0
-    img_size: int = 32
+    img_size: int = 33
     channels: int = 3
     z_dim: int = 100
     n_anti: int = 5
     width: int = 32
-    kernel_size: int = 4
+    geometry: str | None = None
     batch_size: int = 64
     max_steps: int = 4000
     time_budget_s: float | None = 150.0
@@ -131,6 +132,8 @@ class TrainConfig:
         if self.alpha is None:
             self.alpha = m.alpha
         self.alpha = float(self.alpha)
+        # "paper" (5x5, odd sizes) or "dcgan" (4x4, even sizes); None: from img_size.
+        self.geometry = check_geometry(self.img_size, self.geometry)[0]
         if self.sym_reduction not in ("mean", "sum"):
             raise ValueError(f"sym_reduction must be 'mean' or 'sum', got {self.sym_reduction!r}")
         if self.max_steps < 0 or self.batch_size < 1:
@@ -143,13 +146,17 @@ class TrainConfig:
         s = get_scale(scale)
         kw: dict[str, Any] = dict(
             method=method, data=s.face_data, n_train=s.n_train, img_size=s.img_size,
-            width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,
+            geometry=s.geometry, width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,
             time_budget_s=s.time_budget_s, amp=s.amp, scale=s.name,
         )
         if s.name == "smoke":
             kw.update(sample_every=20, checkpoint_every=20, log_every=5, n_sample=16)
         if s.name == "gpu":
             kw.update(sample_every=1000, checkpoint_every=1000, log_every=50)
+        if "img_size" in overrides and "geometry" not in overrides:
+            kw["geometry"] = None  # a size of the other geometry picks that geometry
+        elif overrides.get("geometry") == "dcgan" and "img_size" not in overrides:
+            kw["img_size"] = s.img_size - 1  # the scale's size in DC-GAN's geometry: 33 -> 32
         kw.update(overrides)
         return cls(**kw)
 
@@ -179,7 +186,7 @@ class TrainConfig:
         """The architecture fields a checkpoint must match to load into models of this config."""
         return {k: getattr(self, k) for k in (
             "arch", "symmetric_d", "encoding", "img_size", "channels", "z_dim", "n_anti", "width",
-            "kernel_size")}
+            "geometry")}
 
     def build_models(self):  # -> tuple[Generator, Discriminator]
         """Fresh ``(G, D)`` for this config (DC-GAN initialisation), on the CPU."""
@@ -187,8 +194,8 @@ class TrainConfig:
         from .generators import Generator
 
         G = Generator(self.arch, img_size=self.img_size, channels=self.channels, z_dim=self.z_dim,
-                      n_anti=self.n_anti, width=self.width, kernel_size=self.kernel_size,
+                      n_anti=self.n_anti, width=self.width, geometry=self.geometry,
                       encoding=self.encoding)
         D = Discriminator(symmetric=bool(self.symmetric_d), img_size=self.img_size,
-                          channels=self.channels, width=self.width, kernel_size=self.kernel_size)
+                          channels=self.channels, width=self.width, geometry=self.geometry)
         return G, D

@@ -1,32 +1,33 @@
 """Generators: the plain DC-GAN (the control), the z' architecture and the flip architecture.
 
-All three share the DC-GAN body: a first ``4 x 4`` feature map with ``width * 2**(L-1)``
-channels, then ``L = log2(img_size / 4)`` up-sampling layers that halve the channels, with
+All three share the DC-GAN body: a first ``s x s`` feature map (``s`` = 5 in the paper's
+geometry, 4 in DC-GAN's) with ``width * 2**(L-1)`` channels, then ``L`` up-sampling layers
+that halve the channels, with
 BatchNorm + ReLU between and Tanh at the end. They differ in two places:
 
 * the **first layer** (the "stem", paper Figs. 3 and 5), which makes the first feature map
   mirror-equivariant with respect to the latent encoding, and
 * the **kernels**: symmetric in the z' and flip generators, so each layer keeps the property.
 
-Up-sampling: an even kernel ``K`` uses a stride-2 transposed convolution with padding
-``(K-2)/2`` (DC-GAN's 4x4, padding 1), exact at every size; an odd kernel (the paper's 5x5) uses
-nearest up-sampling by 2 followed by a stride-1 convolution with padding ``(K-1)/2``, also exact.
-(A 5x5 stride-2 transposed convolution needs ``output_padding=1`` to double the size, which
-breaks exactness; :class:`~symgan.layers.SymConvTranspose2d` refuses it.)
+Geometry (:mod:`symgan.geometry`): ``"paper"`` starts from a 5x5 map and up-samples with 5x5
+stride-2 transposed convolutions, padding 2 (5 -> 9 -> 17 -> 33 -> 65: odd images, exact at
+every layer, the paper's 5120 / 7680 / 12,800 stem sizes at 65 px and width 64); ``"dcgan"``
+starts from a 4x4 map and uses DC-GAN's 4x4 stride-2 layers, padding 1 (4 -> 8 -> ... -> 64).
+Neither crops nor pads an extra column, so both are exact at every size they build; the plain
+control of either geometry has the same shapes with ordinary kernels.
 
 Chapters: ``book/03_zprime_generator``, ``book/04_flip_generator``.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from . import latent as _latent
+from .geometry import Geometry, check_geometry, get_geometry
 from .init import dcgan_init
-from .layers import SymConv2d, SymConvTranspose2d, antisymmetric_kernel, symmetric_kernel
+from .layers import SymConvTranspose2d, antisymmetric_kernel, symmetric_kernel
 from .symmetry import mirror
 
 __all__ = [
@@ -36,22 +37,10 @@ __all__ = [
     "DCGANStem",
     "Generator",
     "mirror_errors",
-    "n_layers_for",
+    "up_block",
 ]
 
 ARCHS = ("dcgan", "zprime", "flip")
-STEM_SIZE = 4
-
-
-def n_layers_for(img_size: int) -> int:
-    """``L`` with ``img_size == 4 * 2**L`` (``L >= 1``); ``ValueError`` for other sizes."""
-    if isinstance(img_size, int) and img_size >= 8:
-        n = int(round(math.log2(img_size / STEM_SIZE)))
-        if STEM_SIZE * 2**n == img_size:
-            return n
-    raise ValueError(
-        f"img_size must be 4 * 2**k with k >= 1 (8, 16, 32, 64, 128, 256), got {img_size!r}"
-    )
 
 
 class ZPrimeStem(nn.Module):
@@ -71,7 +60,7 @@ class ZPrimeStem(nn.Module):
     property fails (the only public implementation had this bug).
     """
 
-    def __init__(self, z_dim: int, n_anti: int, channels: int, size: int = STEM_SIZE) -> None:
+    def __init__(self, z_dim: int, n_anti: int, channels: int, size: int = 5) -> None:
         super().__init__()
         if not 1 <= n_anti < z_dim:
             raise ValueError(f"need 1 <= n_anti < z_dim, got n_anti={n_anti}, z_dim={z_dim}")
@@ -94,7 +83,7 @@ class FlipStem(nn.Module):
     gives a symmetric ``h``.
     """
 
-    def __init__(self, z_dim: int, channels: int, size: int = STEM_SIZE) -> None:
+    def __init__(self, z_dim: int, channels: int, size: int = 5) -> None:
         super().__init__()
         self.z_dim, self.channels, self.size = z_dim, channels, size
         self.fc = nn.Linear(z_dim, channels * size * size, bias=True)
@@ -110,7 +99,7 @@ class DCGANStem(nn.Module):
     """First layer of the plain DC-GAN: a linear map ``z -> (N, C, s, s)`` (the ``1 -> 4``
     transposed convolution of pytorch/examples, without bias). No symmetry structure."""
 
-    def __init__(self, z_dim: int, channels: int, size: int = STEM_SIZE) -> None:
+    def __init__(self, z_dim: int, channels: int, size: int = 5) -> None:
         super().__init__()
         self.z_dim, self.channels, self.size = z_dim, channels, size
         self.fc = nn.Linear(z_dim, channels * size * size, bias=False)
@@ -119,19 +108,15 @@ class DCGANStem(nn.Module):
         return self.fc(z).view(z.shape[0], self.channels, self.size, self.size)
 
 
-def up_block(cin: int, cout: int, kernel_size: int, symmetric: bool, last: bool) -> nn.Sequential:
-    """One generator layer doubling the resolution (see the module docstring for the geometry)."""
-    if kernel_size < 2:
-        raise ValueError(f"kernel_size must be >= 2, got {kernel_size}")
-    if kernel_size % 2 == 0:
-        conv_t = SymConvTranspose2d if symmetric else nn.ConvTranspose2d
-        layers: list[nn.Module] = [conv_t(cin, cout, kernel_size, 2, (kernel_size - 2) // 2, bias=last)]
-    else:
-        conv = SymConv2d if symmetric else nn.Conv2d
-        layers = [
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            conv(cin, cout, kernel_size, 1, (kernel_size - 1) // 2, bias=last),
-        ]
+def up_block(cin: int, cout: int, geometry: Geometry, symmetric: bool, last: bool) -> nn.Sequential:
+    """One generator layer: width ``s -> geometry.up(s)`` (``2s - 1`` paper, ``2s`` DC-GAN).
+
+    A stride-2 transposed convolution with ``output_padding=0`` (exact at every input width),
+    then BatchNorm + ReLU, or Tanh for the last layer, which alone has a bias (as DC-GAN).
+    """
+    conv_t = SymConvTranspose2d if symmetric else nn.ConvTranspose2d
+    k, st, p = geometry.kernel_size, geometry.stride, geometry.padding
+    layers: list[nn.Module] = [conv_t(cin, cout, k, st, p, bias=last)]
     layers += [nn.Tanh()] if last else [nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
@@ -142,6 +127,11 @@ class Generator(nn.Module):
     ``arch``: ``"dcgan"`` (plain, the control), ``"zprime"`` (paper 2.1.1) or ``"flip"``
     (paper 2.1.2). Maps latents ``(N, z_dim)`` in ``[-1, 1]`` to images ``(N, channels,
     img_size, img_size)`` in ``[-1, 1]``.
+
+    ``geometry``: ``"paper"`` (5x5 first map and kernels, images of ``2^k + 1`` px: 17, 33, 65,
+    129) or ``"dcgan"`` (4x4, images of ``2^k`` px: 16, 32, 64, 128); ``None`` infers it from
+    ``img_size`` (:func:`symgan.geometry.infer_geometry`). The defaults build the paper's
+    generator: 65 px, width 64, a 512-map 5x5 first layer.
 
     Guarantees (checked by :func:`mirror_errors` and the test-suite, to float rounding):
     for ``zprime`` and ``flip``, ``G(G.mirror_latent(z)) == mirror(G(z))`` and
@@ -155,18 +145,18 @@ class Generator(nn.Module):
     def __init__(
         self,
         arch: str = "zprime",
-        img_size: int = 64,
+        img_size: int = 65,
         channels: int = 3,
         z_dim: int = 100,
         n_anti: int = 5,
         width: int = 64,
-        kernel_size: int = 4,
+        geometry: str | None = None,
         encoding: str | None = None,
     ) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
-        n_up = n_layers_for(img_size)
+        geometry, n_up = check_geometry(img_size, geometry)
         if channels < 1 or width < 1 or z_dim < 1:
             raise ValueError(
                 f"channels, width and z_dim must be positive, got {channels}, {width}, {z_dim}"
@@ -183,25 +173,32 @@ class Generator(nn.Module):
             raise ValueError(f"need 1 <= n_anti < z_dim, got n_anti={n_anti}, z_dim={z_dim}")
         self.arch, self.encoding = arch, encoding
         self.img_size, self.channels, self.z_dim, self.n_anti = img_size, channels, z_dim, n_anti
-        self.width, self.kernel_size = width, kernel_size
+        self.width, self.geometry = width, geometry
+        geo = get_geometry(geometry)
+        s0 = geo.stem_size
 
         c0 = width * 2 ** (n_up - 1)
         if arch == "zprime":
-            stem: nn.Module = ZPrimeStem(z_dim, n_anti, c0)
+            stem: nn.Module = ZPrimeStem(z_dim, n_anti, c0, s0)
         elif arch == "flip":
-            stem = FlipStem(z_dim, c0)
+            stem = FlipStem(z_dim, c0, s0)
         else:
-            stem = DCGANStem(z_dim, c0)
+            stem = DCGANStem(z_dim, c0, s0)
         self.stem = nn.Sequential(stem, nn.BatchNorm2d(c0), nn.ReLU(inplace=True))
         symmetric = arch != "dcgan"
         blocks, c = [], c0
         for i in range(n_up):
             last = i == n_up - 1
             cout = channels if last else c // 2
-            blocks.append(up_block(c, cout, kernel_size, symmetric, last))
+            blocks.append(up_block(c, cout, geo, symmetric, last))
             c = cout
         self.body = nn.Sequential(*blocks)
         dcgan_init(self)
+
+    @property
+    def kernel_size(self) -> int:
+        """Kernel width of the up-sampling layers: 5 (paper geometry) or 4 (DC-GAN)."""
+        return get_geometry(self.geometry).kernel_size
 
     @property
     def symmetric(self) -> bool:

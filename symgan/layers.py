@@ -341,9 +341,9 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
         if self.output_padding[1] != 0:
             raise ValueError(
                 f"SymConvTranspose2d: output_padding {self.output_padding[1]} in width adds a column "
-                "on the right only, which breaks mirror equivariance; use output_padding=0 "
-                "(every input width is then exact; for 5x5 kernels up-sample by 2 with "
-                "nn.Upsample(scale_factor=2) and use a stride-1 SymConv2d)"
+                "on the right only, which breaks mirror equivariance; use output_padding=0 (every "
+                "input width is then exact; a 5x5 kernel with stride 2 and padding 2 maps W to "
+                "2W - 1, the paper's geometry 5 -> 9 -> 17 -> 33 -> 65, see symgan.geometry)"
             )
         for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
             if op >= max(s, d):

@@ -3,10 +3,14 @@
 =======  =======  ===================================  ==========================================
 scale    image    data (faces / rooms)                 used by
 =======  =======  ===================================  ==========================================
-smoke    16 px    tiny SynthFaces / SynthRooms         tests, CI, nbval: seconds a chapter
-cpu      32 px    SynthFaces / SynthRooms              the default: minutes on 2 CPU cores
-gpu      64 px    CelebA / LSUN bedrooms               paper scale: Colab or a workstation
+smoke    17 px    tiny SynthFaces / SynthRooms         tests, CI, nbval: seconds a chapter
+cpu      33 px    SynthFaces / SynthRooms              the default: minutes on 2 CPU cores
+gpu      65 px    CelebA / LSUN bedrooms               paper scale: Colab or a workstation
 =======  =======  ===================================  ==========================================
+
+Every scale uses the paper's geometry (:mod:`symgan.geometry`: a 5x5 first map, 5x5 kernels,
+stride 2, images of ``2^k + 1`` px); pass ``img_size=16/32/64`` (or ``geometry="dcgan"``) to
+:meth:`~symgan.config.TrainConfig.from_scale` for DC-GAN's 4x4 geometry instead.
 
 Choose one with :func:`resolve_scale`: an explicit value wins, then the ``SYMGAN_SCALE``
 environment variable (so tests and nbval can switch every notebook at once), then ``"cpu"``.
@@ -27,6 +31,7 @@ class Scale:
 
     name: str
     img_size: int
+    geometry: str
     width: int
     batch_size: int
     max_steps: int
@@ -41,9 +46,9 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "smoke": Scale("smoke", 16, 8, 16, 40, 30.0, "synthfaces", "synthrooms", 512, False),
-    "cpu": Scale("cpu", 32, 32, 64, 4000, 150.0, "synthfaces", "synthrooms", 10000, False),
-    "gpu": Scale("gpu", 64, 64, 128, 30000, None, "celeba", "lsun_bedroom", 202599, True),
+    "smoke": Scale("smoke", 17, "paper", 8, 16, 40, 30.0, "synthfaces", "synthrooms", 512, False),
+    "cpu": Scale("cpu", 33, "paper", 32, 64, 4000, 150.0, "synthfaces", "synthrooms", 10000, False),
+    "gpu": Scale("gpu", 65, "paper", 64, 128, 30000, None, "celeba", "lsun_bedroom", 202599, True),
 }
 
 

@@ -35,7 +35,7 @@ __all__ = ["LatentExplorer", "explorer_widget", "static_explorer_figure", "defau
 
 
 def default_generators(
-    img_size: int = 32, width: int = 32, channels: int = 3, seed: int = 0,
+    img_size: int = 33, width: int = 32, channels: int = 3, seed: int = 0,
     archs: Sequence[str] = ("zprime", "flip", "dcgan"), n_calibrate: int = 256,
 ) -> dict[str, nn.Module]:
     """Untrained generators, one per arch, with BatchNorm statistics calibrated on

@@ -44,24 +44,25 @@ _EVAL_SEED_OFFSET = 20_000  # ... and held-out faces from another one
 class YawRegressor(nn.Module):
     """``(N, channels, img_size, img_size)`` in ``[-1, 1]`` -> ``(N,)`` yaw / 45 (raw, not odd).
 
-    Stride-2 3x3 convolutions (BatchNorm, ReLU) down to 4x4, then a two-layer head. Use
+    Stride-2 3x3 convolutions (BatchNorm, ReLU) down to at most 5x5 (32 -> 4x4, 33 -> 5x5: any
+    size works, odd ones of the paper's geometry included), then a two-layer head. Use
     :func:`predict_yaw` for degrees with exact mirror oddness.
     """
 
     def __init__(self, img_size: int = 32, channels: int = 3, width: int = 16) -> None:
         super().__init__()
-        if img_size < 8 or img_size & (img_size - 1):
-            raise ValueError(f"img_size must be a power of two >= 8, got {img_size}")
+        if not isinstance(img_size, int) or img_size < 8:
+            raise ValueError(f"img_size must be an int >= 8, got {img_size!r}")
         self.img_size, self.channels = img_size, channels
         layers: list[nn.Module] = [
             nn.Conv2d(channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
         c, s = width, img_size
-        while s > 4:
+        while s > 5:
             c2 = min(c * 2, 128)
             layers += [nn.Conv2d(c, c2, 3, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.ReLU()]
-            c, s = c2, s // 2
+            c, s = c2, (s - 1) // 2 + 1
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * 16, 64), nn.ReLU(), nn.Linear(64, 1))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * s * s, 64), nn.ReLU(), nn.Linear(64, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(-1)

@@ -25,7 +25,7 @@ def test_deterministic_by_seed_and_index():
         assert not np.array_equal(b.images[i], c.images[i])
 
 
-@pytest.mark.parametrize("size", [16, 32, 64])
+@pytest.mark.parametrize("size", [16, 17, 32, 33, 64, 65])
 def test_mirror_render_equals_render_of_negated_yaw(size):
     ids = sample_identities(11, range(12))
     for yaw in (0.0, 5.0, 22.5, 40.0, 45.0):

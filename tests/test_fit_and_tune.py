@@ -204,9 +204,10 @@ def test_training_data_in_every_form_is_scaled_to_minus_one_one() -> None:
     from symgan.finetune import as_image_tensor
     from symgan.train import load_training_images
 
-    ds = SynthFaces(size=16, n=8, cache=False)
+    cfg = TrainConfig.from_scale("smoke", n_train=8)
+    ds = SynthFaces(size=cfg.img_size, n=8, cache=False)
     ref = torch.stack([ds[i] for i in range(8)])
-    u8 = load_training_images(TrainConfig.from_scale("smoke", n_train=8))  # uint8 (N, C, H, W)
+    u8 = load_training_images(cfg)  # uint8 (N, C, H, W)
     assert u8.dtype == torch.uint8
     for form in (ds, ds.images, u8, ref):
         x = as_image_tensor(form)

@@ -98,6 +98,27 @@ def test_dcgan_layer_geometry_is_exact(seed: int, width: int) -> None:
         assert r64.passed, r64
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(w=st.integers(2, 130), seed=st.integers(0, 10_000))
+def test_paper_geometry_is_exact_at_odd_widths_and_refused_at_even_ones(w: int, seed: int) -> None:
+    """5x5, stride 2, padding 2: the conv is exact iff W is odd (W -> (W + 1) / 2); the transposed
+    conv with output_padding 0 is exact at every W (W -> 2W - 1, odd)."""
+    torch.manual_seed(seed)
+    down = SymConv2d(2, 3, 5, 2, 2, dtype=torch.float64)
+    up = SymConvTranspose2d(2, 3, 5, 2, 2, dtype=torch.float64)
+    x = torch.randn(2, 2, 5, w, dtype=torch.float64)
+    r = check_equivariance(up, x, atol=1e-12, rtol=1e-12)
+    assert r.passed and up(x).shape[-1] == 2 * w - 1, r
+    if w % 2:
+        r = check_equivariance(down, x, atol=1e-12, rtol=1e-12)
+        assert r.passed and down(x).shape[-1] == (w + 1) // 2, r
+    else:
+        with pytest.raises(ValueError, match=r"widths that work: \[1, 3, 5"):
+            down(x)
+        y = F.conv2d(x, down.weight, None, 2, 2)
+        assert (F.conv2d(mirror(x), down.weight, None, 2, 2) - mirror(y)).abs().max() > 1e-6
+
+
 def test_refuses_odd_width_for_stride_two() -> None:
     conv = SymConv2d(3, 4, 4, 2, 1)
     with pytest.raises(ValueError, match=r"widths that work: \[2, 4, 6"):

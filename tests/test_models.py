@@ -12,7 +12,9 @@ from symgan.generators import ZPrimeStem
 
 F32 = 1e-4  # forty times below one 8-bit grey level (2/255 in [-1, 1])
 F64 = 1e-10
-SIZES = (16, 32, 64)
+# (geometry, image size): the paper's 5x5 geometry at 2^k + 1 px, DC-GAN's 4x4 one at 2^k px.
+GEOMETRY_SIZES = [("paper", 17), ("paper", 33), ("paper", 65), ("dcgan", 16), ("dcgan", 32),
+                  ("dcgan", 64)]
 SEEDS = (0, 1, 2)
 
 
@@ -22,13 +24,13 @@ def _errors(G: Generator, z: torch.Tensor, train: bool) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("arch", ["zprime", "flip"])
-@pytest.mark.parametrize("kernel_size", [4, 5])
-@pytest.mark.parametrize("img_size", SIZES)
+@pytest.mark.parametrize(("geometry", "img_size"), GEOMETRY_SIZES)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_symmetric_generators_are_exact(arch: str, kernel_size: int, img_size: int, channels: int) -> None:
+def test_symmetric_generators_are_exact(arch: str, geometry: str, img_size: int, channels: int) -> None:
     for seed, train in itertools.product(SEEDS, (True, False)):
         torch.manual_seed(seed)  # re-initialise: a property of the architecture, not of one draw
-        G = Generator(arch, img_size=img_size, channels=channels, width=8, kernel_size=kernel_size)
+        G = Generator(arch, img_size=img_size, channels=channels, width=8, geometry=geometry)
+        assert G.geometry == geometry and G.kernel_size == {"paper": 5, "dcgan": 4}[geometry]
         z = G.sample_latent(4)
         e = _errors(G, z, train)
         assert e["mirror"] <= F32 and e["symmetric"] <= F32, (seed, train, e)
@@ -37,23 +39,72 @@ def test_symmetric_generators_are_exact(arch: str, kernel_size: int, img_size: i
 
 
 @pytest.mark.parametrize("arch", ["zprime", "flip"])
-def test_exact_at_paper_width_and_128(arch: str) -> None:
+def test_exact_at_paper_width_and_129(arch: str) -> None:
     torch.manual_seed(3)
-    G = Generator(arch, img_size=64, width=64, kernel_size=5)
+    G = Generator(arch)  # the defaults: the paper's generator, 65 px, width 64
+    assert (G.img_size, G.geometry, G.width) == (65, "paper", 64)
     z = G.sample_latent(2)
     for train in (True, False):
         e = _errors(G, z, train)
         assert max(e.values()) <= F32, e
-    G128 = Generator(arch, img_size=128, width=8)
-    e = _errors(G128, G128.sample_latent(2), False)
-    assert max(e.values()) <= F32, e
+    for size, geometry in ((129, "paper"), (128, "dcgan")):
+        for seed in SEEDS:
+            torch.manual_seed(seed)
+            Gl = Generator(arch, img_size=size, width=4)
+            assert Gl.geometry == geometry
+            zl = Gl.sample_latent(2)
+            for train in (True, False):
+                e = _errors(Gl, zl, train)
+                assert max(e.values()) <= F32, (size, seed, train, e)
+            e64 = _errors(Gl.double(), zl.double(), True)
+            assert max(e64.values()) <= F64, (size, seed, e64)
+
+
+def test_paper_layer_sizes() -> None:
+    """At 65 px and width 64 the paper's numbers: 5120 / 7680 / 12,800 and a fold to 7680."""
+    Gz, Gf = Generator("zprime"), Generator("flip")
+    assert Gz.stem[0].anti.out_features == 5120 == 512 * 5 * 2
+    assert Gz.stem[0].sym.out_features == 7680 == 512 * 5 * 3
+    assert Gf.stem[0].fc.out_features == 12800 == 512 * 5 * 5
+    widths = [Gz.stem[0].size]
+    h = Gz.stem(Gz.sample_latent(2))
+    for block in Gz.body:
+        h = block(h)
+        widths.append(h.shape[-1])
+    assert widths == [5, 9, 17, 33, 65]
+    D = Discriminator(True)
+    assert D.features(torch.randn(2, 3, 65, 65)).shape == (2, 512, 5, 5)
+    assert D.head.in_features == 7680
+    assert Discriminator(False).features(torch.randn(2, 3, 65, 65)).shape == (2, 512, 5, 5)
+    # 5x5 symmetric kernels have 15 free weights, stride 2, padding 2, no output padding
+    up = Gz.body[0][0]
+    assert up.weight_half.shape[-2:] == (5, 3) and up.stride == (2, 2) and up.padding == (2, 2)
+    assert up.output_padding == (0, 0)
+    # the plain control of the paper geometry has the same shapes with ordinary kernels
+    Gd = Generator("dcgan")
+    assert [type(b[0]) for b in Gd.body] == [torch.nn.ConvTranspose2d] * 4
+    assert Gd.body[0][0].weight.shape[-2:] == (5, 5) and Gd(Gd.sample_latent(2)).shape[-1] == 65
+
+
+@pytest.mark.parametrize("cls", [Generator, Discriminator])
+def test_geometry_refuses_sizes_it_cannot_build(cls) -> None:
+    kw = {"symmetric": True} if cls is Discriminator else {"arch": "zprime"}
+    with pytest.raises(ValueError, match=r"does not fit the 'paper' geometry.*17, 33, 65.*'dcgan'"):
+        cls(img_size=32, geometry="paper", **kw)
+    with pytest.raises(ValueError, match=r"does not fit the 'dcgan' geometry.*16, 32, 64"):
+        cls(img_size=33, geometry="dcgan", **kw)
+    with pytest.raises(ValueError, match=r"fits no geometry.*17, 33, 65.*16, 32, 64"):
+        cls(img_size=48, **kw)
+    with pytest.raises(ValueError, match="geometry must be one of"):
+        cls(img_size=33, geometry="tf-same", **kw)
 
 
 @pytest.mark.parametrize("encoding", ["zprime", "flip"])
-def test_plain_dcgan_generator_fails_the_same_checks(encoding: str) -> None:
+@pytest.mark.parametrize("img_size", [33, 32])
+def test_plain_dcgan_generator_fails_the_same_checks(encoding: str, img_size: int) -> None:
     for seed in SEEDS:
         torch.manual_seed(seed)
-        G = Generator("dcgan", img_size=32, width=8, encoding=encoding)
+        G = Generator("dcgan", img_size=img_size, width=8, encoding=encoding)
         z = G.sample_latent(4)
         e = _errors(G, z, True)
         assert e["mirror"] > 1e3 * F32 and e["symmetric"] > 1e3 * F32, e
@@ -78,13 +129,12 @@ def test_zprime_stem_without_bias_matters() -> None:
     assert (stem(zn) - mirror(stem(z))).abs().max() > 0.1
 
 
-@pytest.mark.parametrize("kernel_size", [4, 5])
-@pytest.mark.parametrize("img_size", SIZES)
+@pytest.mark.parametrize(("geometry", "img_size"), [*GEOMETRY_SIZES, ("paper", 129)])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_symmetric_discriminator_is_invariant(kernel_size: int, img_size: int, channels: int) -> None:
+def test_symmetric_discriminator_is_invariant(geometry: str, img_size: int, channels: int) -> None:
     for seed, train in itertools.product(SEEDS, (True, False)):
         torch.manual_seed(seed)
-        D = Discriminator(True, img_size=img_size, channels=channels, width=8, kernel_size=kernel_size)
+        D = Discriminator(True, img_size=img_size, channels=channels, width=8, geometry=geometry)
         D.train(train)
         x = torch.randn(4, channels, img_size, img_size)
         r = check_invariance(D, x, atol=F32, rtol=F32)
@@ -94,11 +144,12 @@ def test_symmetric_discriminator_is_invariant(kernel_size: int, img_size: int, c
         assert D(x.double()).shape == (4,)
 
 
-def test_plain_discriminator_fails_invariance() -> None:
+@pytest.mark.parametrize("img_size", [33, 32])
+def test_plain_discriminator_fails_invariance(img_size: int) -> None:
     for seed in SEEDS:
         torch.manual_seed(seed)
-        D = Discriminator(False, img_size=32, width=8).train()
-        x = torch.randn(8, 3, 32, 32)
+        D = Discriminator(False, img_size=img_size, width=8).train()
+        x = torch.randn(8, 3, img_size, img_size)
         r = check_invariance(D, x, atol=F32, rtol=F32)
         assert not r.passed and r.max_abs_error > 1e2 * F32, r
         # eval mode with fresh running statistics: logits are small, compare with their spread
@@ -148,8 +199,6 @@ def test_bad_input_names_the_expected_shape() -> None:
         D(torch.randn(2, 3, 64, 64))
     with pytest.raises(ValueError, match=r"\(N, 3, 32, 32\)"):
         D(torch.randn(2, 1, 32, 32))
-    with pytest.raises(ValueError, match="4 \\* 2\\*\\*k"):
-        Generator("zprime", img_size=48)
     with pytest.raises(ValueError, match="arch must be one of"):
         Generator("zprimee")
     with pytest.raises(ValueError, match="n_anti"):
@@ -168,11 +217,12 @@ def test_dcgan_init_on_half_kernels() -> None:
     assert abs(gammas.mean().item() - 1.0) < 0.01
 
 
-def test_training_step_keeps_exactness() -> None:
+@pytest.mark.parametrize("img_size", [17, 16])
+def test_training_step_keeps_exactness(img_size: int) -> None:
     """Exact at every step, not just at initialisation: one Adam step on a GAN loss."""
     torch.manual_seed(0)
-    G = Generator("zprime", img_size=16, width=8)
-    D = Discriminator(True, img_size=16, width=8)
+    G = Generator("zprime", img_size=img_size, width=8)
+    D = Discriminator(True, img_size=img_size, width=8)
     opt = torch.optim.Adam(list(G.parameters()) + list(D.parameters()), lr=1e-2)
     for _ in range(3):
         loss = torch.nn.functional.softplus(-D(G(G.sample_latent(8)))).mean()
@@ -180,4 +230,4 @@ def test_training_step_keeps_exactness() -> None:
         loss.backward()
         opt.step()
     assert max(mirror_errors(G.eval(), G.sample_latent(4)).values()) <= F32
-    assert check_invariance(D.eval(), torch.randn(4, 3, 16, 16)).passed
+    assert check_invariance(D.eval(), torch.randn(4, 3, img_size, img_size)).passed

@@ -62,7 +62,7 @@ def test_trainer_learns_and_keeps_exactness(method: str, tmp_path: Path) -> None
     err = mirror_errors(G, z)
     if method == "zprime":
         assert err["mirror"] < 1e-5 and err["symmetric"] < 1e-5
-        x = torch.rand(8, 3, 16, 16) * 2 - 1
+        x = torch.rand(8, 3, G.img_size, G.img_size) * 2 - 1
         assert check_invariance(D, x, atol=1e-5).passed
     else:
         assert err["mirror"] > 1e-3  # the plain DC-GAN is not exact, with or without the loss

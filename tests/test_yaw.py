@@ -32,10 +32,11 @@ def test_smoke_training_reads_yaw(tmp_path):
     assert torch.equal(predict_yaw(model, x), predict_yaw(again, x))
 
 
-def test_prediction_is_exactly_odd_under_mirror():
+@pytest.mark.parametrize("size", [16, 17, 33])
+def test_prediction_is_exactly_odd_under_mirror(size):
     torch.manual_seed(0)
-    m = YawRegressor(16, 3).eval()
-    x = torch.rand(5, 3, 16, 16) * 2 - 1
+    m = YawRegressor(size, 3).eval()
+    x = torch.rand(5, 3, size, size) * 2 - 1
     assert torch.allclose(predict_yaw(m, x.flip(-1)), -predict_yaw(m, x), atol=1e-5)
     sym = x + x.flip(-1)
     assert predict_yaw(m, sym / 2).abs().max() < 1e-5
@@ -44,5 +45,6 @@ def test_prediction_is_exactly_odd_under_mirror():
 
 
 def test_bad_size():
-    with pytest.raises(ValueError):
-        YawRegressor(24)
+    for bad in (4, 7, 16.0, "33"):
+        with pytest.raises(ValueError, match="img_size must be an int >= 8"):
+            YawRegressor(bad)

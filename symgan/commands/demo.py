@@ -16,7 +16,8 @@ HELP = "render the mirror series of untrained z', flip and DC-GAN generators to 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="outputs/demo_series.png", help="PNG to write")
-    p.add_argument("--img-size", type=int, default=32)
+    p.add_argument("--img-size", type=int, default=33,
+                   help="33 (paper geometry, 2^k+1 px) or 32 (DC-GAN geometry, 2^k px)")
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=9, help="images in each series")

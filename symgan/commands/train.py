@@ -25,7 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", default=None, help="smoke, cpu or gpu (default: $SYMGAN_SCALE or cpu)")
     p.add_argument("--out", default=None, help="run folder (default: runs/<method>-<data>-<size>px-<hash>)")
     p.add_argument("--data", default=None, help="dataset name (default: the scale's face data)")
-    p.add_argument("--img-size", type=int, default=None)
+    p.add_argument("--img-size", type=int, default=None,
+                   help="image width: 17/33/65/129 (paper geometry) or 16/32/64/128 (DC-GAN geometry)")
+    p.add_argument("--geometry", default=None, choices=["paper", "dcgan"],
+                   help="paper: 5x5 first map and kernels, odd sizes (the default of every scale); "
+                        "dcgan: 4x4, power-of-two sizes (default: from --img-size, else the scale's)")
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None, help="per process under torchrun")
     p.add_argument("--steps", type=int, default=None, help="maximum number of steps")
@@ -50,7 +54,7 @@ def config_from_args(args: argparse.Namespace):
     from ..config import TrainConfig
 
     over = {k: v for k, v in {
-        "data": args.data, "img_size": args.img_size, "width": args.width,
+        "data": args.data, "img_size": args.img_size, "geometry": args.geometry, "width": args.width,
         "batch_size": args.batch_size, "max_steps": args.steps, "alpha": args.alpha, "lr": args.lr,
         "sym_reduction": args.sym_reduction,
         "seed": args.seed, "device": args.device, "n_train": args.n_train,
