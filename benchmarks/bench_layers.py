@@ -1,12 +1,14 @@
-"""Cost of symmetric layers vs plain PyTorch convolutions (issue: ratio <= 1.05 on CPU).
+"""Cost of symmetric layers vs plain PyTorch convolutions (goal: ratio <= 1.05 on CPU).
 
-For every DC-GAN layer shape at 32x32 and 64x64 (batch 64), time forward+backward of
+For every layer shape of a generator and discriminator at each image size (batch 64): the
+paper's geometry at 33 and 65 px (5x5 kernels, stride 2, padding 2), DC-GAN's at 32 and 64 px
+(4x4, stride 2, padding 1). Time forward+backward of
 ``SymConv2d`` / ``SymConvTranspose2d`` and of ``nn.Conv2d`` / ``nn.ConvTranspose2d`` with the same
 shapes, in *interleaved* runs (sym, plain, plain, sym, ...) so machine noise hits both alike,
 and print the median time of each and the median of the per-round ratios. Then the same for
 inference (eval mode, no grad), where the symmetric layer reuses its cached kernel.
 
-    python benchmarks/bench_layers.py [--rounds 15] [--threads 2] [--sizes 32 64]
+    python benchmarks/bench_layers.py [--rounds 15] [--threads 2] [--sizes 33 65 32 64]
 """
 
 from __future__ import annotations
@@ -19,22 +21,25 @@ import torch
 from torch import nn
 
 from symgan import SymConv2d, SymConvTranspose2d
+from symgan.geometry import Geometry, check_geometry, get_geometry
 
 
-def layer_shapes(img_size: int, width: int) -> list[tuple[str, int, int, int]]:
-    """(kind, c_in, c_out, input width) for the DC-GAN D (conv) and G (transposed conv) layers."""
-    n = {32: 3, 64: 4}[img_size]
+def layer_shapes(img_size: int, width: int) -> tuple[Geometry, list[tuple[str, int, int, int]]]:
+    """The geometry of ``img_size`` and (kind, c_in, c_out, input width) for the D (conv) and G
+    (transposed conv) layers."""
+    name, n = check_geometry(img_size, None)
+    g = get_geometry(name)
     shapes = []
     c, w = 3, img_size
-    for i in range(n):  # discriminator: img -> 4x4
+    for i in range(n):  # discriminator: img -> stem size
         shapes.append(("conv", c, width * 2**i, w))
-        c, w = width * 2**i, w // 2
-    c, w = width * 2 ** (n - 1), 4
-    for i in range(n):  # generator: 4x4 -> img
+        c, w = width * 2**i, g.down(w)
+    c, w = width * 2 ** (n - 1), g.stem_size
+    for i in range(n):  # generator: stem size -> img
         cout = 3 if i == n - 1 else c // 2
         shapes.append(("convT", c, cout, w))
-        c, w = cout, w * 2
-    return shapes
+        c, w = cout, g.up(w)
+    return g, shapes
 
 
 def _time(fn, reps: int) -> float:
@@ -45,14 +50,18 @@ def _time(fn, reps: int) -> float:
 
 
 def bench(img_size: int, width: int, batch: int, rounds: int, reps: int) -> None:
-    print(f"\n== {img_size}x{img_size}, width {width}, batch {batch}: forward+backward ==")
+    g, shapes = layer_shapes(img_size, width)
+    k, st, p = g.kernel_size, g.stride, g.padding
+    print(f"\n== {img_size}x{img_size} ({g.name} geometry, {k}x{k} kernels), width {width}, "
+          f"batch {batch}: forward+backward ==")
     print(f"{'layer':28s} {'sym ms':>8s} {'plain ms':>9s} {'ratio':>7s} | {'eval sym':>8s} {'eval plain':>10s} {'ratio':>6s}")
     all_train, all_eval = [], []
-    for kind, cin, cout, w in layer_shapes(img_size, width):
+    for kind, cin, cout, w in shapes:
         if kind == "conv":
-            sym, plain = SymConv2d(cin, cout, 4, 2, 1, bias=False), nn.Conv2d(cin, cout, 4, 2, 1, bias=False)
+            sym, plain = SymConv2d(cin, cout, k, st, p, bias=False), nn.Conv2d(cin, cout, k, st, p, bias=False)
         else:
-            sym, plain = SymConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+            sym = SymConvTranspose2d(cin, cout, k, st, p, bias=False)
+            plain = nn.ConvTranspose2d(cin, cout, k, st, p, bias=False)
         x = torch.randn(batch, cin, w, w, requires_grad=True)
 
         def step(m: nn.Module, x: torch.Tensor = x) -> None:
@@ -91,13 +100,13 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
+    p.add_argument("--sizes", type=int, nargs="+", default=[33, 65, 32, 64])
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for size in args.sizes:
-        bench(size, {32: 32, 64: 64}[size], args.batch, args.rounds, args.reps)
+        bench(size, 32 if size <= 33 else 64, args.batch, args.rounds, args.reps)
 
 
 if __name__ == "__main__":

@@ -50,5 +50,5 @@ def test_shapes_range_and_cache(channels, tmp_path):
 
 def test_sizes():
     p = sample_rooms(0, range(2))
-    for s in (16, 32, 64, 128):
+    for s in (16, 17, 32, 33, 64, 65, 128):
         assert render_rooms(p, s).shape == (2, s, s, 3)

@@ -80,13 +80,20 @@ def _to_mode(img: Image.Image, channels: int) -> Image.Image:
     return img.convert("RGB")
 
 
+def _centred_length(length: float, size: int) -> int:
+    # The resized side keeps the parity of ``size``, so that the crop drops as many pixels on
+    # each side: a mirror-symmetric photo stays symmetric at odd sizes (33, 65) too.
+    return size + 2 * max(0, round((length - size) / 2))
+
+
 def _resize_crop(img: Image.Image, size: int) -> Image.Image:
     """Shorter side to ``size`` (bicubic, PIL's antialiasing), then a centre ``size x size``
-    crop."""
+    crop that removes the same number of pixels on both sides (the longer side is resized to
+    a length of the parity of ``size``, within one pixel of the aspect ratio)."""
     w, h = img.size
     if (w, h) != (size, size):
         s = size / min(w, h)
-        nw, nh = max(size, round(w * s)), max(size, round(h * s))
+        nw, nh = _centred_length(w * s, size), _centred_length(h * s, size)
         img = img.resize((nw, nh), Image.BICUBIC, reducing_gap=None)
         left, top = (nw - size) // 2, (nh - size) // 2
         img = img.crop((left, top, left + size, top + size))
