@@ -38,6 +38,8 @@ __all__ = [
     "calibrate_batchnorm",
     "load_generator",
     "time_call",
+    "training_plan",
+    "training_budget_table",
     "OverfitResult",
     "train_discriminator",
 ]
@@ -277,6 +279,42 @@ def load_generator(scale: str | None, method: str = "zprime", trained: str = "if
             else "the symmetry structure is exact")
     return G, (f"an untrained {arch} generator (BatchNorm statistics calibrated on random "
                f"latents): {what}, but the pictures are not faces yet")
+
+
+def training_plan(configs: Sequence) -> str:
+    """A Markdown table saying, for each :class:`~symgan.config.TrainConfig`, whether
+    :func:`symgan.train.load_or_train` will load it (a checkpoint exists in ``runs_dir()``) or
+    train it now, and the budget of one run: ``max_steps`` steps or ``time_budget_s`` seconds of
+    training, whichever ends first. Chapters print it before they call ``load_or_train``."""
+    from .train import CHECKPOINT, runs_dir
+
+    rows = []
+    for c in configs:
+        cap = f"{c.max_steps} steps" + (f" or {c.time_budget_s:.0f} s" if c.time_budget_s else "")
+        ckpt = runs_dir() / c.run_name() / CHECKPOINT
+        now = "load from the cache (seconds)" if ckpt.is_file() else f"train now: {cap}"
+        rows.append((c.method, f"{c.img_size}x{c.img_size} {c.data}", now, c.run_name()))
+    return markdown_table(["method", "images", "this run of the chapter", "run folder in runs/"], rows)
+
+
+def training_budget_table(n_runs: int) -> str:
+    """A Markdown table of what ``n_runs`` training runs cost at each scale of
+    :data:`symgan.scales.SCALES`: steps and time cap per run, and the worst case for all of them
+    (``n_runs`` times the cap; a run stops at whichever of the two limits comes first)."""
+    from .scales import SCALES
+
+    if n_runs < 1:
+        raise ValueError(f"n_runs must be >= 1, got {n_runs}")
+    rows = []
+    for s in SCALES.values():
+        if s.time_budget_s is None:
+            cap, total = "none", f"{n_runs} x {s.max_steps} steps, no time cap"
+        else:
+            cap = f"{s.time_budget_s:.0f} s"
+            total = f"at most {n_runs * s.time_budget_s / 60:.1f} min"
+        rows.append((s.name, f"{s.img_size}x{s.img_size}", s.max_steps, cap, total))
+    return markdown_table(["scale", "images", "steps per run", "time cap per run",
+                           f"{n_runs} run{'s' if n_runs > 1 else ''}: longest possible training"], rows)
 
 
 def get_method_arch(method: str) -> str:
