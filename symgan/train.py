@@ -21,11 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
+import math
 import os
+import re
+import signal
+import socket
+import sys
+import tempfile
+import threading
 import time
-import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,19 +43,26 @@ from torch import Tensor, nn
 from .checkpoint import (
     CheckpointError,
     check_model_config,
+    checkpoint_kind,
+    config_from_meta,
     load_checkpoint,
     load_module,
     module_tensors,
     optimizer_from_tensors,
     optimizer_to_tensors,
+    prev_path,
     save_checkpoint,
 )
+from .checks import NonFiniteError
 from .config import TrainConfig
 from .device import auto_device, get_rng_state, seed_everything, set_rng_state
 from .losses import d_loss_fake, d_loss_real, g_loss, symmetry_loss
 
 __all__ = [
     "TrainingDiverged",
+    "TrainingInterrupted",
+    "RunLocked",
+    "RunWarning",
     "TrainResult",
     "Trainer",
     "train",
@@ -69,6 +82,24 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or Inf; the last good checkpoint is kept."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM stopped training at a step boundary, after a checkpoint of that
+    step was written: running the same training again resumes from it. ``signum``, ``step`` and
+    ``checkpoint`` say which signal, where and what."""
+
+    def __init__(self, message: str, signum: int, step: int, checkpoint: Path) -> None:
+        super().__init__(message)
+        self.signum, self.step, self.checkpoint = signum, step, checkpoint
+
+
+class RunLocked(RuntimeError):
+    """Another process is training in this run folder (it holds the folder's ``.lock``)."""
+
+
+class RunWarning(UserWarning):
+    """Something secondary to training failed (a sample image, a log row) and training went on."""
+
+
 def runs_dir() -> Path:
     """Where :func:`load_or_train` keeps runs: ``$SYMGAN_RUNS``, else ``<repo>/runs`` in a
     writable source checkout, else ``~/.cache/symgan/runs``."""
@@ -78,6 +109,105 @@ def runs_dir() -> Path:
     if (_REPO / "pyproject.toml").is_file() and os.access(_REPO, os.W_OK):
         return _REPO / "runs"
     return Path.home() / ".cache" / "symgan" / "runs"
+
+
+def run_folder(config: TrainConfig, root: str | os.PathLike | None = None) -> Path:
+    """``root/config.run_name()`` (``root`` defaults to :func:`runs_dir`), checked to lie inside
+    ``root``: the name is built from validated values only, and this check holds even if it
+    were not."""
+    base = Path(root if root is not None else runs_dir()).expanduser()
+    run = base / config.run_name()
+    if not run.resolve().is_relative_to(base.resolve()):
+        raise ValueError(f"run folder {run} would lie outside its root {base}")
+    return run
+
+
+_LOCK_NAME = ".lock"
+# What a killed writer can leave behind: save_checkpoint's and load_or_train's temporary files.
+_STALE = re.compile(r"^checkpoint\.safetensors\..+\.(ckpt\.tmp(\.prev)?|part)$")
+
+
+class RunLock:
+    """An exclusive lock on a run folder (``flock`` on ``<folder>/.lock``), so that two
+    trainings never write the same checkpoint and log. The operating system releases it when
+    the process ends, however it ends, so a killed run leaves no stale lock. The file records
+    the holder (pid, host, start time, command) for the message a second trainer gets.
+    Where ``fcntl`` does not exist (Windows) no lock is taken."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / _LOCK_NAME
+        self._fd: int | None = None
+
+    def holder(self) -> str:
+        """Who holds the lock, as recorded in the lock file ("another process" if unknown)."""
+        try:
+            info = json.loads(self.path.read_text() or "{}")
+            return (f"pid {int(info['pid'])} on {info['host']} (since {info['since']}: "
+                    f"{str(info['command'])[:200]})")
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another process"
+
+    def acquire(self, wait: float = 0.0) -> RunLock:
+        """Take the lock, waiting up to ``wait`` seconds (``math.inf``: until it is free);
+        :class:`RunLocked` naming the holder when it stays taken."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise RunLocked(f"run folder {self.folder} is in use by {self.holder()}; wait for "
+                                    "it to finish or stop it (its lock is released when it ends)") from None
+                if not told:
+                    print(f"waiting for {self.holder()} to finish with {self.folder}", file=sys.stderr)
+                    told = True
+                time.sleep(0.2)
+            except BaseException:
+                os.close(fd)
+                raise
+        info = {"pid": os.getpid(), "host": socket.gethostname(),
+                "since": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv)}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Give the lock back (the file stays: removing it would let a waiting process lock a
+        file that no longer has a name while a third one creates a new one)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _remove_stale_temporaries(folder: Path) -> list[str]:
+    """Delete temporary files a killed writer left in ``folder`` (call only under its lock)."""
+    removed = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if _STALE.match(p.name):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p.name)
+    return removed
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -150,14 +280,28 @@ class TrainResult:
 
 
 def read_log(path: str | os.PathLike) -> list[dict[str, float]]:
-    """Rows of a run's ``log.csv`` as dicts of floats (empty fields skipped)."""
+    """Rows of a run's ``log.csv`` as dicts of floats (empty fields skipped). Rows that do not
+    parse (a file cut short by a full disk, edited by hand) are skipped with a
+    :class:`RunWarning`: the log is a record, never a reason to refuse a trained model."""
     path = Path(path)
     if path.is_dir():
         path = path / "log.csv"
     if not path.is_file():
         return []
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    rows, bad = [], 0
+    with open(path, newline="", errors="replace") as f:
+        for row in csv.DictReader(f):
+            try:
+                r = {k: float(v) for k, v in row.items() if k in LOG_FIELDS and v not in ("", None)}
+            except (TypeError, ValueError):
+                r = {}
+            if "step" in r:
+                rows.append(r)
+            else:
+                bad += 1
+    if bad:
+        warnings.warn(f"{path}: skipped {bad} malformed row(s)", RunWarning, stacklevel=2)
+    return rows
 
 
 def plot_log(log: list[dict[str, float]] | str | os.PathLike, ax=None, title: str | None = None):
@@ -195,12 +339,23 @@ def _dist_env() -> tuple[int, int]:
 # -- the trainer ----------------------------------------------------------------------------------
 class Trainer:
     """Train the method of ``config`` in ``run_dir`` (default ``config.out_dir``, else
-    ``runs_dir()/config.run_name()``), resuming from its checkpoint when there is one."""
+    :func:`run_folder`), resuming from its checkpoint when there is one.
 
-    def __init__(self, config: TrainConfig, run_dir: str | os.PathLike | None = None, resume: bool = True) -> None:
+    While it trains, the run folder is locked (:class:`RunLock`; a second trainer gets
+    :class:`RunLocked`, or waits ``wait_for_lock`` seconds), Ctrl-C and SIGTERM stop it at the
+    next step boundary with a checkpoint of that step (:class:`TrainingInterrupted`), the
+    checkpoint is written before the sample images, and a sample image or log row that cannot
+    be written is a :class:`RunWarning`, not a lost run.
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: str | os.PathLike | None = None, resume: bool = True,
+                 wait_for_lock: float = 0.0) -> None:
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
         self.cfg = config
-        self.run_dir = Path(run_dir or config.out_dir or runs_dir() / config.run_name())
+        self.run_dir = Path(run_dir or config.out_dir or run_folder(config))
         self.resume = resume
+        self.wait_for_lock = wait_for_lock
         self.rank, self.world = _dist_env()
         self.device = auto_device(config.device)
         if self.device.type == "cuda":
@@ -219,6 +374,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.stop_reason = ""
+        self._signal: int | None = None
 
     # checkpoint state ------------------------------------------------------------------------
     @property
@@ -243,6 +399,8 @@ class Trainer:
         return tensors, meta
 
     def save(self, finished: bool = False) -> None:
+        """Write the checkpoint (rank 0). :class:`TrainingDiverged` for non-finite weights (the
+        last good checkpoint is kept); ``OSError`` (disk full, read-only) says what is kept."""
         if self.rank == 0:
             bad = [n for n, p in list(self.G.named_parameters()) + list(self.D.named_parameters())
                    if not torch.isfinite(p).all()]
@@ -250,26 +408,42 @@ class Trainer:
                 raise TrainingDiverged(f"non-finite weights ({bad[:3]}) at step {self.step}; "
                                        f"kept the last good checkpoint {self.ckpt_path}")
             tensors, meta = self.state(finished)
-            save_checkpoint(self.ckpt_path, tensors, meta)
+            try:
+                save_checkpoint(self.ckpt_path, tensors, meta)
+            except OSError as e:
+                kept = "the previous checkpoint is kept" if self.ckpt_path.exists() else "no checkpoint exists yet"
+                raise OSError(e.errno, f"could not write the checkpoint of step {self.step} to "
+                                       f"{self.ckpt_path} ({e.strerror or e}); {kept}") from e
         if self.world > 1:
             dist.barrier()
 
     def load(self, path: Path) -> dict[str, Any]:
+        """Restore models, optimisers, RNG states and step from a training checkpoint of this
+        run's settings; :class:`CheckpointError` for anything else."""
         tensors, meta = load_checkpoint(path)
-        stored = TrainConfig.from_dict(meta["config"])
+        if checkpoint_kind(meta) != "training":
+            what = "a FitAndTune result" if "fit_and_tune" in meta else "it has no config"
+            raise CheckpointError(f"{path} is not a training checkpoint ({what}); it cannot be resumed")
+        stored = config_from_meta(meta, path)
         check_model_config(stored.model_dict(), self.cfg.model_dict(), path)
         a, b = stored.key_dict(), self.cfg.key_dict()
         diff = {k: (a[k], b[k]) for k in a if a[k] != b[k] and k not in ("max_steps", "time_budget_s")}
         if diff:
             raise CheckpointError(f"{path} was trained with other settings: "
                                   + ", ".join(f"{k}: checkpoint {x!r} vs now {y!r}" for k, (x, y) in diff.items()))
+        missing = [k for k in ("rng.torch_cpu", "rng.data_gen", "rng.latent_gen") if k not in tensors]
+        if missing:
+            raise CheckpointError(f"{path}: training checkpoint without {missing}")
         load_module(self.G, tensors, "G", path)
         load_module(self.D, tensors, "D", path)
-        optimizer_from_tensors(self.optG, tensors, meta["optG"], "optG")
-        optimizer_from_tensors(self.optD, tensors, meta["optD"], "optD")
-        set_rng_state({k[4:]: v for k, v in tensors.items() if k.startswith("rng.torch")}, meta["rng"])
-        self.data_gen.set_state(tensors["rng.data_gen"])
-        self.latent_gen.set_state(tensors["rng.latent_gen"])
+        optimizer_from_tensors(self.optG, tensors, meta["optG"], "optG", path)
+        optimizer_from_tensors(self.optD, tensors, meta["optD"], "optD", path)
+        try:
+            set_rng_state({k[4:]: v for k, v in tensors.items() if k.startswith("rng.torch")}, meta["rng"])
+            self.data_gen.set_state(tensors["rng.data_gen"])
+            self.latent_gen.set_state(tensors["rng.latent_gen"])
+        except (RuntimeError, ValueError, TypeError) as e:  # a state of the wrong size or kind
+            raise CheckpointError(f"{path}: its random number generator states do not load: {e}") from e
         self.step, self.elapsed = int(meta["step"]), float(meta["elapsed_s"])
         return meta
 
@@ -314,8 +488,14 @@ class Trainer:
         return out
 
     # samples and logs ---------------------------------------------------------------------------
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        warnings.warn(message, RunWarning, stacklevel=3)
+
     @torch.no_grad()
     def save_samples(self, name: str) -> Path | None:
+        """The fixed-latent grid ``samples/<name>.png`` (rank 0). A file that cannot be written
+        is a :class:`RunWarning` and ``None``: an image is never worth a run."""
         if self.rank != 0:
             return None
         from .images import save_image
@@ -325,7 +505,11 @@ class Trainer:
         x = self.G(self.fixed_z).float().cpu()
         self.G.train(was)
         p = self.run_dir / "samples" / f"{name}.png"
-        save_image(x, p, nrow=8)
+        try:
+            save_image(x, p, nrow=8)
+        except OSError as e:
+            self._warn(f"could not write the sample image {p} ({e}); training goes on")
+            return None
         return p
 
     def _log_file(self) -> Path:
@@ -336,28 +520,126 @@ class Trainer:
         rows = [r for r in read_log(self._log_file()) if r["step"] <= self.step]
         self._write_rows(rows, mode="w")
 
-    def _write_rows(self, rows: list[dict[str, float]], mode: str = "a") -> None:
+    def _write_rows(self, rows: list[dict[str, float]], mode: str = "a") -> bool:
+        """Append ``rows`` to ``log.csv`` (``mode="w"``: rewrite it). ``False``, with a
+        :class:`RunWarning`, when the file cannot be written; the caller keeps the rows."""
         if self.rank != 0:
-            return
+            return True
         p = self._log_file()
-        new = mode == "w" or not p.exists()
-        with open(p, mode, newline="") as f:
-            w = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
-            if new:
-                w.writeheader()
-            for r in rows:
-                w.writerow({k: (int(v) if k == "step" else f"{v:.6g}") for k, v in r.items()})
+        try:
+            new = mode == "w" or not p.exists()
+            with open(p, mode, newline="") as f:
+                w = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
+                if new:
+                    w.writeheader()
+                for r in rows:
+                    w.writerow({k: (int(v) if k == "step" else f"{v:.6g}") for k, v in r.items()})
+        except OSError as e:
+            self._warn(f"could not write {len(rows)} row(s) to {p} ({e}); kept, retried at the next checkpoint")
+            return False
+        return True
+
+    # locks and signals -------------------------------------------------------------------------
+    def _any_rank(self, flag: bool) -> bool:
+        """``flag`` of any rank under ``torchrun`` (every rank must take the same branch)."""
+        if self.world <= 1:
+            return flag
+        t = torch.tensor([int(flag)], device=self.device if dist.get_backend() == "nccl" else "cpu")
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
+    def _lock(self) -> RunLock | None:
+        """Lock the run folder (rank 0 holds it for all ranks)."""
+        lock, error = None, None
+        if self.rank == 0:
+            try:
+                lock = RunLock(self.run_dir).acquire(self.wait_for_lock)
+            except RunLocked as e:
+                error = e
+            except OSError as e:  # a read-only or full file system, a path through a file
+                error = OSError(e.errno, f"run folder {self.run_dir} is not writable ({e.strerror or e}); "
+                                         "nothing was trained")
+        if self._any_rank(error is not None):
+            raise error or RunLocked(f"run folder {self.run_dir} is locked (see rank 0)")
+        return lock
+
+    @contextlib.contextmanager
+    def _catch_signals(self):
+        """Turn Ctrl-C and SIGTERM into a request to stop at the next step boundary (a second
+        Ctrl-C stops at once). Only the main thread can install signal handlers."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._signal = signum
+            print(f"\n{signal.Signals(signum).name}: stopping after this step and saving a checkpoint "
+                  "(Ctrl-C again to stop at once, without it)", file=sys.stderr, flush=True)
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+    def _stop_if_signalled(self, rows: list[dict[str, float]]) -> None:
+        """Save a checkpoint of the current step and raise :class:`TrainingInterrupted` when a
+        signal asked to stop (on any rank)."""
+        if not self._any_rank(self._signal is not None):
+            return
+        signum = self._signal if self._signal is not None else signal.SIGTERM
+        self.stop_reason = "interrupted"
+        self._write_rows(rows)
+        rows.clear()
+        self.save(finished=False)
+        name = signal.Signals(signum).name
+        raise TrainingInterrupted(
+            f"{name}: stopped at step {self.step}, checkpoint saved to {self.ckpt_path}; "
+            "run the same training again to resume from it", signum, self.step, self.ckpt_path)
 
     # the loop ----------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         """Train until ``max_steps`` or the time budget, checkpointing every
-        ``checkpoint_every`` steps and at the end. Raises :class:`TrainingDiverged` on NaN/Inf."""
+        ``checkpoint_every`` steps and at the end. Raises :class:`TrainingDiverged` on NaN/Inf,
+        :class:`TrainingInterrupted` (after saving) on Ctrl-C or SIGTERM, :class:`RunLocked` when
+        another process trains in the same folder."""
+        self.warnings: list[str] = []
+        self._signal = None
+        with self._catch_signals():
+            lock = self._lock()
+            try:
+                return self._train()
+            finally:
+                if lock is not None:
+                    lock.release()
+
+    def _resume_source(self) -> Path | None:
+        """The checkpoint to resume from: ``checkpoint.safetensors``, else (when it is missing)
+        the previous one, with a warning; ``None`` to start afresh."""
+        if not self.resume:
+            return None
+        if self.ckpt_path.exists():
+            return self.ckpt_path
+        prev = prev_path(self.ckpt_path)
+        return prev if prev.exists() else None
+
+    def _train(self) -> TrainResult:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.resume and self.ckpt_path.exists():
-            meta = self.load(self.ckpt_path)
+        if self.rank == 0:
+            _remove_stale_temporaries(self.run_dir)
+        src = self._resume_source()
+        if src is not None:
+            meta = self.load(src)
+            if src != self.ckpt_path:
+                self._warn(f"{self.ckpt_path} is missing: resumed from {src} (step {self.step}, "
+                           f"{'finished' if meta['finished'] else 'unfinished'}) and wrote it back")
+                self.stop_reason = meta.get("stop_reason", "")
+                self.save(finished=meta["finished"])
             out_of_time = cfg.time_budget_s is not None and self.elapsed >= cfg.time_budget_s
             if meta.get("finished") and (self.step >= cfg.max_steps or out_of_time):
                 self.stop_reason = meta.get("stop_reason", "")
@@ -365,7 +647,10 @@ class Trainer:
             self._trim_log()
         elif self.rank == 0:
             self._log_file().unlink(missing_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            try:
+                (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            except OSError as e:
+                self._warn(f"could not write {self.run_dir / 'config.json'} ({e})")
 
         source = load_training_images(cfg)
         batches = _Batches(source, cfg.batch_size, self.device, self.data_gen)
@@ -379,7 +664,7 @@ class Trainer:
         self.G.train()
         self.D.train()
         slow = float(os.environ.get("SYMGAN_DEBUG_STEP_SLEEP", "0"))  # tests: kill at a random step
-        nan_at = int(os.environ.get("SYMGAN_DEBUG_NAN_AT_STEP", "-1"))  # tests: inject a NaN loss
+        nan_at = int(os.environ.get("SYMGAN_DEBUG_NAN_AT_STEP", "-1"))  # tests: inject NaN images
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress or self.rank != 0,
                    desc=cfg.method, dynamic_ncols=True)
         rows: list[dict[str, float]] = []
@@ -388,6 +673,7 @@ class Trainer:
         self.stop_reason = "max steps"
         try:
             while self.step < cfg.max_steps:
+                self._stop_if_signalled(rows)
                 if cfg.time_budget_s is not None and self.elapsed >= cfg.time_budget_s:
                     self.stop_reason = "time budget"
                     break
@@ -395,17 +681,21 @@ class Trainer:
                 z = (torch.rand(cfg.batch_size, cfg.z_dim, generator=self.latent_gen) * 2 - 1).to(self.device)
                 if self.step + 1 == nan_at:
                     real = real * float("nan")
-                out = self.train_step(G, D, real, z)
+                try:
+                    out = self.train_step(G, D, real, z)
+                except NonFiniteError as e:
+                    self.stop_reason = "diverged"
+                    raise TrainingDiverged(f"{cfg.method}: non-finite values at step {self.step + 1} ({e}); "
+                                           f"stopped, kept the last good checkpoint {self.ckpt_path}") from e
                 self.step += 1
                 self.elapsed = base_elapsed + time.perf_counter() - t0
                 if slow:
                     time.sleep(slow)
                 check = self.device.type == "cpu" or self.step % cfg.log_every == 0 \
-                    or self.step % cfg.checkpoint_every == 0
+                    or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
                 if check:
                     vals = {k: float(v) for k, v in out.items()}
-                    bad = [k for k in ("loss_d", "loss_g", "loss_sym") if k in vals
-                           and not torch.isfinite(torch.tensor(vals[k]))]
+                    bad = [k for k in ("loss_d", "loss_g", "loss_sym") if k in vals and not math.isfinite(vals[k])]
                     if bad:
                         self.stop_reason = "diverged"
                         raise TrainingDiverged(
@@ -418,12 +708,13 @@ class Trainer:
                     rows.append({"step": self.step, "time_s": self.elapsed, **vals, "img_per_s": ips})
                     bar.set_postfix(d=f"{vals['loss_d']:.3f}", g=f"{vals['loss_g']:.3f}", ips=f"{ips:.0f}")
                 bar.update(1)
+                # The checkpoint first: a sample image that fails must not cost the step's checkpoint.
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    if self._write_rows(rows):
+                        rows = []
+                    self.save()
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.save_samples(f"step_{self.step:06d}")
-                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
-                    self._write_rows(rows)
-                    rows = []
-                    self.save()
         finally:
             bar.close()
             if self.stop_reason == "diverged":
@@ -433,7 +724,10 @@ class Trainer:
         self.save(finished=True)
         self.save_samples("final")
         if self.rank == 0:
-            (self.run_dir / "summary.json").write_text(json.dumps(self._info(), indent=2))
+            try:
+                (self.run_dir / "summary.json").write_text(json.dumps(self._info(), indent=2))
+            except OSError as e:
+                self._warn(f"could not write {self.run_dir / 'summary.json'} ({e})")
         return self._result()
 
     def _ranks_agree(self) -> bool | None:
@@ -449,9 +743,11 @@ class Trainer:
         return all(torch.equal(sig, x) for x in sigs)
 
     def _info(self) -> dict[str, Any]:
-        return {"ranks_in_sync": getattr(self, "ranks_in_sync", None),"step": self.step, "elapsed_s": self.elapsed, "stop_reason": self.stop_reason,
+        return {"ranks_in_sync": getattr(self, "ranks_in_sync", None), "step": self.step,
+                "elapsed_s": self.elapsed, "stop_reason": self.stop_reason,
                 "run_dir": str(self.run_dir), "checkpoint": str(self.ckpt_path), "key": self.cfg.key(),
-                "device": str(self.device), "world_size": self.world}
+                "device": str(self.device), "world_size": self.world,
+                "warnings": list(getattr(self, "warnings", []))}
 
     def _result(self) -> TrainResult:
         self.G.eval()
@@ -464,12 +760,33 @@ def train(config: TrainConfig, run_dir: str | os.PathLike | None = None, resume:
     return Trainer(config, run_dir, resume).train()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _fetch_checkpoint(url: str, dest: Path, sha256: str | None, expect: dict[str, Any]) -> None:
+    """Download ``url`` to ``dest`` only if it verifies (``sha256``) and loads as a training
+    checkpoint matching ``expect``; otherwise nothing at ``dest`` changes (no poisoned cache)."""
+    from .checkpoint import load_models
+    from .data.fetch import ChecksumError, download
+
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            download(url, tmp, sha256=sha256.lower() if sha256 else None, quiet=True)
+        except ChecksumError as e:
+            raise CheckpointError(f"{url}: SHA-256 mismatch (expected {sha256}); nothing was cached") from e
+        except (OSError, ValueError) as e:  # URLError is an OSError; a malformed URL a ValueError
+            raise CheckpointError(f"could not download {url}: {e}") from e
+        try:
+            load_models(tmp, expect=expect, kind="training")
+        except CheckpointError as e:
+            raise CheckpointError(f"{url} is not a usable checkpoint for this config, so nothing was "
+                                  f"cached: {e}") from e
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_or_train(
@@ -483,15 +800,29 @@ def load_or_train(
 ) -> TrainResult:
     """The trained models of ``config``: loaded when a checkpoint exists, else trained and saved.
 
-    Looks, in order, at ``path`` (a checkpoint file or run folder), ``url`` (downloaded once into
-    the run folder and checked against ``sha256``), then the run folder
-    ``root/config.run_name()`` (``root`` defaults to :func:`runs_dir`; the name ends with
-    :meth:`TrainConfig.key`, a hash of the fields that change the weights). A finished
-    checkpoint is loaded without training; an unfinished one is resumed. Returns a
+    Looks, in order, at ``path`` (a checkpoint file or run folder), ``url`` (downloaded into the
+    run folder only once it verifies against ``sha256`` and loads; a cached copy is checked
+    against ``sha256`` on every call and fetched again if it differs), then the run folder
+    :func:`run_folder` (``root/config.run_name()``, ``root`` defaulting to :func:`runs_dir`; the
+    name ends with :meth:`TrainConfig.key`, a hash of the fields that change the weights). A
+    checkpoint from ``path`` or ``url`` must match the config's architecture, method and loss
+    settings. A finished checkpoint is loaded without training; an unfinished one is resumed
+    (waiting for another process that is training the same run). Returns a
     :class:`TrainResult` (``.generator``, ``.discriminator``, ``.log``, ``.config``, ``.info``;
     it also unpacks as ``G, D, info``). Chapter: ``book/06_loss_baselines_and_faces``.
     """
-    run = Path(root or runs_dir()) / config.run_name()
+    from .checkpoint import load_models
+    from .data.fetch import file_digest
+
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if sha256 is not None and not (isinstance(sha256, str) and _SHA256.match(sha256)):
+        raise ValueError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}")
+    if url is not None and not (isinstance(url, str) and url.split(":", 1)[0] in ("http", "https", "file")):
+        raise ValueError(f"url must be an http, https or file URL, got {url!r}")
+    run = run_folder(config, root)
+    expect = {**config.model_dict(), "method": config.method, "alpha": config.alpha,
+              "sym_reduction": config.sym_reduction}
     src: Path | None = None
     if path is not None:
         src = Path(path)
@@ -500,25 +831,21 @@ def load_or_train(
             raise CheckpointError(f"no checkpoint at {src}")
     elif url is not None:
         src = run / CHECKPOINT
-        if not src.is_file():
-            run.mkdir(parents=True, exist_ok=True)
-            tmp = run / (CHECKPOINT + ".download.ckpt.tmp")
-            urllib.request.urlretrieve(url, tmp)  # noqa: S310 (user-given URL, checked below)
-            if sha256 and _sha256(tmp) != sha256.lower():
-                tmp.unlink()
-                raise CheckpointError(f"{url}: SHA-256 mismatch (expected {sha256})")
-            os.replace(tmp, src)
+        lock = RunLock(run).acquire(wait=math.inf)  # not while a trainer writes there
+        try:
+            if not src.is_file() or (sha256 and file_digest(src) != sha256.lower()):
+                _fetch_checkpoint(url, src, sha256, expect)
+        finally:
+            lock.release()
     if src is not None:
-        from .checkpoint import load_models
-
-        G, D, cfg, meta = load_models(src, expect=config.model_dict())
+        G, D, cfg, meta = load_models(src, expect=expect, kind="training")
         info = {k: meta.get(k) for k in ("step", "elapsed_s", "stop_reason", "key")}
         info.update(checkpoint=str(src), loaded=True)
         return TrainResult(G, D, cfg, read_log(src.parent), info, src.parent)
     ckpt = run / CHECKPOINT
-    if not ckpt.exists() and not train_if_missing:
+    if not train_if_missing and not ckpt.exists() and not prev_path(ckpt).exists():
         raise CheckpointError(f"no checkpoint for this config at {ckpt} (train_if_missing=False)")
-    result = Trainer(config, run, resume=True).train()
+    result = Trainer(config, run, resume=True, wait_for_lock=math.inf).train()
     result.generator.cpu()
     result.discriminator.cpu()
     return result
