@@ -6,6 +6,7 @@ import torch
 
 from symgan.data import FaceIdentity, SynthFaces, render, render_batch, sample_identities
 from symgan.data.cache import cache_path
+from symgan.data.fetch import file_digest
 from symgan.data.synthfaces import IDENTITY_FIELDS, identity_at, sample_yaws
 
 
@@ -99,10 +100,17 @@ def test_cache_roundtrip(tmp_path):
     files = list((tmp_path / "data" / "cache").glob("synthfaces-*.npy"))
     assert len(files) == 1 and not list((tmp_path / "data" / "cache").glob("*.tmp"))
     np.save(files[0], np.zeros_like(a.images))  # the second build must read the cache
+    sidecar = files[0].with_name(files[0].name + ".sha256")
+    sidecar.write_text(file_digest(files[0]))  # ... when its checksum matches
     b = SynthFaces(size=16, n=10, seed=1, cache=True)
     assert not b.images.any()
+    np.save(files[0], np.ones_like(a.images))  # readable but not what was written: rebuilt
+    with pytest.warns(UserWarning, match="does not match its SHA-256"):
+        c = SynthFaces(size=16, n=10, seed=1, cache=True)
+    assert np.array_equal(c.images, a.images)
     files[0].write_bytes(b"garbage")  # a damaged cache is rebuilt
-    c = SynthFaces(size=16, n=10, seed=1, cache=True)
+    with pytest.warns(UserWarning, match="does not match its SHA-256"):
+        c = SynthFaces(size=16, n=10, seed=1, cache=True)
     assert np.array_equal(c.images, a.images)
     key = {"size": 16, "n": 10, "channels": 3, "seed": 2, "yaw_range": 45.0, "version": 2}
     assert cache_path("synthfaces", key) != files[0]

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,21 +66,55 @@ def atomic_save_npy(path: Path, array: np.ndarray) -> None:
         raise
 
 
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _verified(path: Path) -> bool:
+    """Does ``path`` match the SHA-256 stored next to it when it was written?"""
+    from .fetch import file_digest
+
+    try:
+        return _digest_path(path).read_text().split()[0] == file_digest(path)
+    except (OSError, IndexError):
+        return False
+
+
 def cached_array(
     kind: str, params: dict[str, Any], build: Callable[[], np.ndarray], cache: bool = True
 ) -> np.ndarray:
     """Load the array for ``params`` from the cache, or ``build()`` it and store it.
 
-    A cache file that cannot be read (truncated, wrong format) is rebuilt, never trusted.
+    Each cache file has its SHA-256 next to it (``<file>.sha256``, written after the file). A
+    file that has none is rebuilt; one that does not match it or cannot be read (truncated,
+    wrong format, flipped bits that still parse) is rebuilt with a warning: never trusted.
     """
     if not cache:
         return build()
     path = cache_path(kind, params)
     if path.exists():
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            pass
+        if _verified(path):
+            try:
+                return np.load(path, allow_pickle=False)
+            except (OSError, ValueError):
+                pass
+        # No checksum file: a writer stopped between the two files, or an older version wrote
+        # it; nothing to warn about. A checksum that does not match is damage.
+        if _digest_path(path).exists():
+            warnings.warn(f"data cache {path} does not match its SHA-256 (corrupted); rebuilding it",
+                          stacklevel=2)
     arr = build()
     atomic_save_npy(path, arr)
+    from .fetch import file_digest
+
+    digest = _digest_path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=digest.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{file_digest(path)}  {path.name}\n")
+        os.replace(tmp, digest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return arr

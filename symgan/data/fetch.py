@@ -57,6 +57,11 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
              md5: str | None = None, quiet: bool = False) -> Path:
     """Download ``url`` to ``dest`` through a temporary file, verify ``sha256`` / ``md5`` when
     given, then move it into place. An existing ``dest`` that verifies is kept."""
+    for name, value, n in (("sha256", sha256, 64), ("md5", md5, 32)):
+        if value is not None and not (isinstance(value, str) and len(value) == n
+                                      and all(c in "0123456789abcdefABCDEF" for c in value)):
+            raise ValueError(f"{name} must be {n} hexadecimal digits or None, got {value!r}")
+    sha256, md5 = (sha256.lower() if sha256 else None), (md5.lower() if md5 else None)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
 
@@ -102,6 +107,9 @@ def fetch(name: str, size: int = 32, quiet: bool = False) -> Path:
     ``synthfaces`` / ``synthrooms``: renders and caches 10,000 images at ``size``.
     ``lfw_subset``: ships with scikit-image, nothing to do.
     """
+    from ..checks import check_int
+
+    check_int("size", size, 4, 4096)
     root = data_dir()
     if name == "celeba":
         s = SOURCES["celeba"]
