@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .geometry import check_geometry
-from .scales import get_scale
+from .scales import Scale, get_scale
 
 __all__ = ["Method", "METHODS", "METHOD_NAMES", "TrainConfig", "get_method"]
 
@@ -140,10 +140,12 @@ class TrainConfig:
             raise ValueError(f"need max_steps >= 0 and batch_size >= 1, got {self.max_steps}, {self.batch_size}")
 
     @classmethod
-    def from_scale(cls, scale: str | None = None, method: str = "zprime", **overrides: Any) -> TrainConfig:
-        """Defaults of a named scale (:mod:`symgan.scales`: ``smoke``, ``cpu``, ``gpu``; ``None``
-        reads ``$SYMGAN_SCALE``) for ``method``, then ``overrides`` (any field)."""
-        s = get_scale(scale)
+    def from_scale(cls, scale: str | Scale | None = None, method: str = "zprime",
+                   **overrides: Any) -> TrainConfig:
+        """Defaults of a scale (:mod:`symgan.scales`: ``smoke``, ``cpu``, ``gpu``, or a
+        :class:`~symgan.scales.Scale` such as ``get_scale("cpu").with_geometry("dcgan")``;
+        ``None`` reads ``$SYMGAN_SCALE``) for ``method``, then ``overrides`` (any field)."""
+        s = scale if isinstance(scale, Scale) else get_scale(scale)
         kw: dict[str, Any] = dict(
             method=method, data=s.face_data, n_train=s.n_train, img_size=s.img_size,
             geometry=s.geometry, width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,

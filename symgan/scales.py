@@ -19,7 +19,7 @@ environment variable (so tests and nbval can switch every notebook at once), the
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 __all__ = ["SCALES", "Scale", "resolve_scale", "get_scale"]
 
@@ -43,6 +43,18 @@ class Scale:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def with_geometry(self, geometry: str | None) -> Scale:
+        """This scale at another geometry: ``"dcgan"`` takes the power-of-two size just below
+        (33 -> 32 px), ``"paper"`` the odd size just above (32 -> 33); ``None`` keeps it."""
+        from .geometry import check_geometry, get_geometry
+
+        if geometry is None or geometry == self.geometry:
+            return self
+        get_geometry(geometry)  # a clear error for an unknown name
+        size = self.img_size - 1 if geometry == "dcgan" else self.img_size + 1
+        check_geometry(size, geometry)
+        return replace(self, img_size=size, geometry=geometry)
 
 
 SCALES: dict[str, Scale] = {
