@@ -28,9 +28,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .checks import check_bool, check_choice, check_float, check_int
 from .geometry import check_geometry
 from .scales import Scale, get_scale
 
@@ -122,7 +124,9 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        m = get_method(self.method)
+        """Fill in the method's defaults, then check every field (:func:`_check_config`): a bad
+        value is refused here, before anything is trained or written."""
+        m = get_method(check_choice("method", self.method, METHODS))
         if self.arch is None:
             self.arch = m.arch
         if self.symmetric_d is None:
@@ -131,13 +135,9 @@ class TrainConfig:
             self.encoding = m.encoding if self.arch == "dcgan" else self.arch
         if self.alpha is None:
             self.alpha = m.alpha
-        self.alpha = float(self.alpha)
+        _check_config(self)
         # "paper" (5x5, odd sizes) or "dcgan" (4x4, even sizes); None: from img_size.
         self.geometry = check_geometry(self.img_size, self.geometry)[0]
-        if self.sym_reduction not in ("mean", "sum"):
-            raise ValueError(f"sym_reduction must be 'mean' or 'sum', got {self.sym_reduction!r}")
-        if self.max_steps < 0 or self.batch_size < 1:
-            raise ValueError(f"need max_steps >= 0 and batch_size >= 1, got {self.max_steps}, {self.batch_size}")
 
     @classmethod
     def from_scale(cls, scale: str | Scale | None = None, method: str = "zprime",
@@ -182,6 +182,8 @@ class TrainConfig:
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def run_name(self) -> str:
+        """``<method>-<data>-<size>px-<key>``: built from validated names only (a known method
+        and dataset, an integer size), so it never holds a path separator or ``..``."""
         return f"{self.method}-{self.data}-{self.img_size}px-{self.key()}"
 
     def model_dict(self) -> dict[str, Any]:
@@ -201,3 +203,64 @@ class TrainConfig:
         D = Discriminator(symmetric=bool(self.symmetric_d), img_size=self.img_size,
                           channels=self.channels, width=self.width, geometry=self.geometry)
         return G, D
+
+
+def _check_config(c: TrainConfig) -> None:
+    """Check (and normalise) every field of ``c``: ``TypeError`` for a wrong type, ``ValueError``
+    for a wrong value, each naming the field and what it accepts."""
+    from .data.registry import DATASETS
+    from .device import check_device
+    from .generators import ARCHS
+    from .geometry import GEOMETRIES
+    from .latent import ENCODINGS
+    from .scales import SCALES
+
+    check_choice("arch", c.arch, ARCHS)
+    c.symmetric_d = check_bool("symmetric_d", c.symmetric_d)
+    if c.arch == "dcgan":
+        check_choice("encoding", c.encoding, ENCODINGS)
+    elif c.encoding != c.arch:
+        raise ValueError(f"encoding must be {c.arch!r} for arch={c.arch!r} (the {c.arch} generator "
+                         f"has its own encoding), got {c.encoding!r}")
+    c.alpha = check_float("alpha", c.alpha, 0.0)
+    check_choice("sym_reduction", c.sym_reduction, ("mean", "sum"))
+    # "folder" needs a root= the config does not carry
+    check_choice("data", c.data, [d for d in DATASETS if d != "folder"])
+    c.n_train = check_int("n_train", c.n_train, 1, 10**8)
+    c.data_seed = check_int("data_seed", c.data_seed, 0, 2**32 - 1)
+    c.img_size = check_int("img_size", c.img_size, 1, 4096)
+    check_choice("geometry", c.geometry, (None, *GEOMETRIES))
+    check_choice("channels", check_int("channels", c.channels), (1, 3))
+    c.z_dim = check_int("z_dim", c.z_dim, 2 if c.encoding == "zprime" else 1, 4096)
+    if c.encoding == "zprime":  # z' is the first n_anti entries, z'' the rest: both non-empty
+        c.n_anti = check_int("n_anti", c.n_anti, 1, c.z_dim - 1)
+    else:
+        c.n_anti = check_int("n_anti", c.n_anti, 0, c.z_dim)
+    c.width = check_int("width", c.width, 1, 1024)
+    c.batch_size = check_int("batch_size", c.batch_size, 1, 65536)
+    c.max_steps = check_int("max_steps", c.max_steps, 1, 10**9)
+    if c.time_budget_s is not None:
+        c.time_budget_s = check_float("time_budget_s", c.time_budget_s, 0.0, lo_open=True)
+    c.lr = check_float("lr", c.lr, 0.0, lo_open=True)
+    c.beta1 = check_float("beta1", c.beta1, 0.0, 1.0, hi_open=True)
+    c.beta2 = check_float("beta2", c.beta2, 0.0, 1.0, hi_open=True)
+    c.seed = check_int("seed", c.seed, 0, 2**32 - 1)
+    c.device = check_device(c.device)
+    c.amp = check_bool("amp", c.amp)
+    if c.out_dir is not None:
+        if not isinstance(c.out_dir, str | os.PathLike) or not os.fspath(c.out_dir):
+            raise TypeError(f"out_dir must be a folder path or None, got {c.out_dir!r}")
+        c.out_dir = os.fspath(c.out_dir)  # a Path would not survive the JSON of a checkpoint
+    c.sample_every = check_int("sample_every", c.sample_every, 0, 10**9)
+    c.checkpoint_every = check_int("checkpoint_every", c.checkpoint_every, 0, 10**9)
+    c.log_every = check_int("log_every", c.log_every, 1, 10**9)
+    c.n_sample = check_int("n_sample", c.n_sample, 1, 4096)
+    c.progress = check_bool("progress", c.progress)
+    if c.scale is not None:
+        check_choice("scale", c.scale, SCALES)
+    if not isinstance(c.extra, dict):
+        raise TypeError(f"extra must be a dict, got {type(c.extra).__name__}")
+    try:
+        json.dumps(c.extra, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"extra must hold JSON values (no NaN), got {c.extra!r}: {e}") from None
