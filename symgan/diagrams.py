@@ -92,7 +92,7 @@ class _Node:
 class _Canvas:
     """Boxes at grid positions, joined by labelled arrows (a tiny flow-chart layer)."""
 
-    def __init__(self, ax, fontsize: float = 10.5) -> None:
+    def __init__(self, ax, fontsize: float = 12.5) -> None:
         self.ax, self.fs, self.artists = ax, fontsize, {}
         ax.set_axis_off()
 
@@ -224,7 +224,7 @@ def draw_generator(G: nn.Module | None = None, arch: str = "zprime", ax=None):
     c.route("h", "h0", 0.52)
     _body(c, shapes, 0, 0, dx, "h0", geo)
     ax.set_title(f"{title}: {G.img_size} px, width {G.width}, {G.geometry} geometry",
-                 fontsize=11, loc="left")
+                 fontsize=13, loc="left")
     return fig
 
 
@@ -276,7 +276,7 @@ def draw_discriminator(D: nn.Module | None = None, ax=None):
             f"padding {p}, BN (not the first), LeakyReLU",
             ha="left", va="top", fontsize=c.fs - 1, color="#333333")
     ax.set_title(f"symmetric discriminator (paper Figs. 4d, 7): {D.img_size} px, width {D.width}, "
-                 f"{D.geometry} geometry", fontsize=11, loc="left")
+                 f"{D.geometry} geometry", fontsize=13, loc="left")
     return fig
 
 
