@@ -9,9 +9,13 @@ For a seed, ``z ~ U[-1, 1]^{z_dim}`` is drawn once; the sliders then set the lat
 * ``dcgan`` (the control): the ``zprime`` latent, showing what an unconstrained generator does
   with it (no guarantee at all).
 
-The view shows ``G(z_t)``, ``M(G(z_{-t}))`` (equal to ``G(z_t)`` for the symmetric
-architectures) and their difference. Speed: generators run in eval mode with symmetric layers
-exported to plain convolutions (:func:`symgan.layers.export`), one image per move.
+The view shows ``G(z_t)`` next to its **asymmetry map** ``|G(z_t) - M G(z_t)|`` (mean over the
+channels; black where the image equals its own mirror image), which differs by method and by
+setting: for ``zprime`` and ``flip`` it is black at ``t = 0`` whatever the other sliders say, and
+the map at ``-t`` is the mirror of the map at ``t``; ``dcgan`` has no such structure. The readout
+gives the image's mirror-MSE and the guarantee ``max |G(z_t) - M G(z_{-t})|`` (float rounding for
+the symmetric architectures). Speed: generators run in eval mode with symmetric layers exported to
+plain convolutions (:func:`symgan.layers.export`), two images per move.
 
 Chapter: ``book/09_latent_explorer``.
 """
@@ -31,7 +35,8 @@ from .latent import sample_latent
 from .layers import export
 from .symmetry import mirror
 
-__all__ = ["LatentExplorer", "explorer_widget", "static_explorer_figure", "default_generators"]
+__all__ = ["LatentExplorer", "explorer_widget", "static_explorer_figure", "default_generators",
+           "asymmetry_rgb", "ASYMMETRY_VMAX"]
 
 
 def default_generators(
@@ -47,6 +52,20 @@ def default_generators(
         z = G.sample_latent(n_calibrate, generator=torch.Generator().manual_seed(seed + 100 + k))
         out[arch] = calibrate_batchnorm(G, z)
     return out
+
+
+ASYMMETRY_VMAX = 0.5  # fallback colour-map top of the asymmetry maps (|x - Mx|, images in [-1, 1])
+
+
+def asymmetry_rgb(asym: Tensor, vmax: float = ASYMMETRY_VMAX) -> np.ndarray:
+    """An asymmetry map ``(H, W)`` (values >= 0) as ``uint8`` RGB ``(H, W, 3)`` in matplotlib's
+    ``magma`` colour map, 0 -> black, ``vmax`` and above -> the brightest colour."""
+    if vmax <= 0:
+        raise ValueError(f"vmax must be > 0, got {vmax}")
+    from matplotlib import colormaps
+
+    rgba = colormaps["magma"]((asym.clamp(0, vmax) / vmax).numpy())
+    return (rgba[..., :3] * 255).round().astype(np.uint8)
 
 
 class LatentExplorer:
@@ -67,6 +86,27 @@ class LatentExplorer:
             self.fast[arch] = export(G).eval()
         any_g = next(iter(generators.values()))
         self.z_dim, self.n_anti = any_g.z_dim, any_g.n_anti
+        self._vmax: float | None = None
+
+    @property
+    def vmax(self) -> float:
+        """The top of the asymmetry maps' colour scale, fixed for this explorer so that maps of
+        different settings compare: the largest 99th percentile of the maps at ``t = 1`` over
+        every arch and 8 seeds (``z'`` from the seed), rounded up to two significant digits;
+        :data:`ASYMMETRY_VMAX` if that is 0. Computed once."""
+        if self._vmax is None:
+            top = 0.0
+            for arch in self.archs:
+                for s in range(8):
+                    z0 = sample_latent(1, self.z_dim, generator=torch.Generator().manual_seed(s))
+                    zp = [float(v) for v in z0[0, : self.n_anti]]
+                    top = max(top, float(self.render(arch, zp, 1.0, s)["asymmetry"].quantile(0.99)))
+            if top <= 0:
+                self._vmax = ASYMMETRY_VMAX
+            else:
+                digits = 1 - int(np.floor(np.log10(top)))
+                self._vmax = float(np.ceil(top * 10**digits) / 10**digits)
+        return self._vmax
 
     @property
     def archs(self) -> list[str]:
@@ -87,43 +127,60 @@ class LatentExplorer:
 
     @torch.no_grad()
     def render(self, arch: str, zprime: Sequence[float], t: float, seed: int) -> dict[str, Tensor]:
-        """``{"image": G(z_t), "mirror_of_opposite": M(G(z_-t)), "error": max |difference|}``.
+        """The view for one setting of the sliders.
 
-        Images ``(C, H, W)`` in ``[-1, 1]``; ``error`` a 0-d tensor.
+        ``image``: ``G(z_t)``, ``(C, H, W)`` in ``[-1, 1]``; ``mirror_of_opposite``:
+        ``M(G(z_{-t}))``, same shape; ``error``: ``max |G(z_t) - M G(z_{-t})|`` (0-d; float
+        rounding for the symmetric architectures); ``asymmetry``: the map
+        ``mean_c |G(z_t) - M G(z_t)|``, ``(H, W)`` in ``[0, 2]``; ``mirror_mse``:
+        ``mean (G(z_t) - M G(z_t))^2`` (0-d).
         """
         f = self.fast[arch]
         p = next(f.parameters())
         z = torch.cat([self.latent(arch, zprime, t, seed), self.latent(arch, zprime, -t, seed)])
         x = f(z.to(p.device, p.dtype)).float().cpu()
         other = mirror(x[1])
-        return {"image": x[0], "mirror_of_opposite": other, "error": (x[0] - other).abs().max()}
+        diff = x[0] - mirror(x[0])
+        return {"image": x[0], "mirror_of_opposite": other, "error": (x[0] - other).abs().max(),
+                "asymmetry": diff.abs().mean(0), "mirror_mse": diff.pow(2).mean()}
 
-    def render_png(self, arch: str, zprime: Sequence[float], t: float, seed: int,
-                   scale: int = 4) -> tuple[bytes, float]:
-        """PNG bytes of ``[G(z_t) | M G(z_-t)]`` side by side, up-scaled ``scale`` times
-        (nearest), and the measured error."""
+    def view_png(self, arch: str, zprime: Sequence[float], t: float, seed: int,
+                 scale: int = 4, vmax: float | None = None) -> tuple[bytes, dict[str, Tensor]]:
+        """PNG bytes of ``[G(z_t) | asymmetry map]`` side by side, up-scaled ``scale`` times
+        (nearest), and the :meth:`render` dict they were drawn from. The map is coloured with
+        :func:`asymmetry_rgb` (0 black, ``vmax`` and above the brightest; default :attr:`vmax`,
+        one range for every setting, so that maps compare)."""
         from PIL import Image
 
         out = self.render(arch, zprime, t, seed)
-        pair = torch.cat([out["image"], torch.ones_like(out["image"][:, :, :2]), out["mirror_of_opposite"]], -1)
-        arr = pair.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).numpy()
-        if arr.shape[2] == 1:
-            arr = arr[:, :, 0]
-        img = Image.fromarray(np.ascontiguousarray(arr))
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+        img = out["image"].clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).numpy()
+        if img.shape[2] == 1:
+            img = np.repeat(img, 3, axis=2)
+        heat = asymmetry_rgb(out["asymmetry"], self.vmax if vmax is None else vmax)
+        gap = np.full((img.shape[0], 2, 3), 255, dtype=np.uint8)
+        pil = Image.fromarray(np.ascontiguousarray(np.concatenate([img, gap, heat], axis=1)))
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
         buf = io.BytesIO()
-        img.save(buf, format="PNG")
-        return buf.getvalue(), float(out["error"])
+        pil.save(buf, format="PNG")
+        return buf.getvalue(), out
+
+    def render_png(self, arch: str, zprime: Sequence[float], t: float, seed: int,
+                   scale: int = 4) -> tuple[bytes, float]:
+        """:meth:`view_png`'s PNG and the guarantee error ``max |G(z_t) - M G(z_{-t})|``."""
+        png, out = self.view_png(arch, zprime, t, seed, scale)
+        return png, float(out["error"])
 
 
 def explorer_widget(explorer: LatentExplorer, seed: int = 0, zprime: Sequence[float] | None = None,
                     t: float = 1.0, arch: str | None = None,
                     on_render: Callable[[float], None] | None = None):
-    """The ipywidgets explorer: ``n_anti`` ``z'`` sliders, ``t``, seed and arch, and the image.
+    """The ipywidgets explorer: ``n_anti`` ``z'`` sliders, ``t``, seed and arch, and the view
+    ``[G(z_t) | asymmetry map]`` with its readout.
 
-    Returns an ``ipywidgets.VBox``; every change re-renders one image pair (milliseconds on a
-    CPU). In the static HTML book the last state is shown (the image is part of the saved
-    widget state); use :func:`static_explorer_figure` as the static fallback.
+    Returns an ``ipywidgets.VBox``; every change re-renders one view (milliseconds on a CPU).
+    ``on_render`` is called with the guarantee error after each render. In the static HTML book
+    the last state is shown (the image is part of the saved widget state); use
+    :func:`static_explorer_figure` as the static fallback.
     """
     import ipywidgets as W
 
@@ -142,10 +199,13 @@ def explorer_widget(explorer: LatentExplorer, seed: int = 0, zprime: Sequence[fl
     info = W.HTML()
 
     def update(_=None) -> None:
-        png, err = explorer.render_png(arch_w.value, [s.value for s in zs], ts.value, seed_w.value)
+        png, out = explorer.view_png(arch_w.value, [s.value for s in zs], ts.value, seed_w.value)
+        err, mse = float(out["error"]), float(out["mirror_mse"])
         image.value = png
-        info.value = (f"<b>left</b>: G(z<sub>t</sub>), <b>right</b>: mirror of G(z<sub>-t</sub>); "
-                      f"max |difference| = {err:.1e}")
+        info.value = (f"<b>left</b>: G(z<sub>t</sub>); <b>right</b>: its asymmetry "
+                      f"|G(z<sub>t</sub>) - M G(z<sub>t</sub>)| (black: symmetric, brightest: "
+                      f"{explorer.vmax:g} or more)<br>mirror-MSE of the image: {mse:.2e}; "
+                      f"guarantee max |G(z<sub>t</sub>) - M G(z<sub>-t</sub>)| = {err:.1e}")
         if on_render is not None:
             on_render(err)
 
@@ -154,50 +214,78 @@ def explorer_widget(explorer: LatentExplorer, seed: int = 0, zprime: Sequence[fl
     update()
     controls = W.VBox([arch_w, seed_w, ts, *zs])
     return W.VBox([W.HBox([controls, W.VBox([image, info])]),
-                   W.HTML("<i>Symmetric architectures: the two images are identical for every "
-                          "setting; at t = 0 the image is symmetric.</i>")])
+                   W.HTML("<i>z' and flip: the map is black at t = 0 for every setting, and the "
+                          "map at -t is the mirror of the map at t. dcgan: no such rule.</i>")])
 
 
 def static_explorer_figure(explorer: LatentExplorer, seed: int = 0,
-                           t_values: Sequence[float] = (1.0, 0.5, 0.0, -0.5, -1.0)):
-    """Static fallback: one row per arch, columns ``G(z_t)`` for ``t_values``, then one row per
-    ``z'`` coordinate of the first arch swept from -1 to 1 (paper Fig. 14). Returns the figure."""
+                           t_values: Sequence[float] = (1.0, 0.5, 0.0, -0.5, -1.0),
+                           n_seeds: int = 16, vmax: float | None = None):
+    """Static fallback of the explorer: for each arch, a row of ``G(z_t)`` for ``t_values`` and
+    a row of their asymmetry maps (``seed``, ``z'`` from the seed); then two curves against
+    ``t`` over ``n_seeds`` seeds: the mean mirror-MSE of ``G(z_t)`` (linear axis) and the
+    largest guarantee error ``max |G(z_t) - M G(z_{-t})|`` (log axis: float rounding against
+    order 1). ``vmax``: top of the maps' colour scale (default :attr:`LatentExplorer.vmax`).
+    Returns the figure."""
     import matplotlib.pyplot as plt
 
-    k = explorer.n_anti
-    z0 = sample_latent(1, explorer.z_dim, generator=torch.Generator().manual_seed(int(seed)))
-    zp = [float(v) for v in z0[0, :k]]
-    first = explorer.archs[0]
-    sweep = list(np.linspace(-1, 1, len(t_values)))
-    rows: list[tuple[str, list[Tensor]]] = []
-    for arch in explorer.archs:
-        rows.append((f"{arch}\nt sweep", [explorer.render(arch, zp, t, seed)["image"] for t in t_values]))
-    for i in range(k):
-        imgs = []
-        for v in sweep:
-            zz = list(zp)
-            zz[i] = float(v)
-            imgs.append(explorer.render(first, zz, 1.0, seed)["image"])
-        rows.append((f"{first}\nz'[{i}] sweep", imgs))
-    ncol = len(t_values)
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(1.25 * ncol + 1.6, 1.25 * len(rows) + 0.9),
-                             squeeze=False)
-    for r, (label, imgs) in enumerate(rows):
-        for c, img in enumerate(imgs):
-            ax = axes[r, c]
-            a = img.clamp(-1, 1).add(1).div(2)
-            ax.imshow(a[0].numpy() if a.shape[0] == 1 else a.permute(1, 2, 0).numpy(),
-                      cmap="gray" if a.shape[0] == 1 else None, vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    archs, ncol = explorer.archs, len(t_values)
+    vmax = explorer.vmax if vmax is None else vmax
+
+    def zp_of(s: int) -> list[float]:
+        z0 = sample_latent(1, explorer.z_dim, generator=torch.Generator().manual_seed(int(s)))
+        return [float(v) for v in z0[0, : explorer.n_anti]]
+
+    n_img_rows = 2 * len(archs)
+    fig = plt.figure(figsize=(1.05 * ncol + 2.2, 1.2 * n_img_rows + 3.6))
+    grid = fig.add_gridspec(n_img_rows + 1, ncol, height_ratios=[1.0] * n_img_rows + [2.4])
+    zp = zp_of(seed)
+    for a, arch in enumerate(archs):
+        for c, t in enumerate(t_values):
+            out = explorer.render(arch, zp, t, seed)
+            ax_i = fig.add_subplot(grid[2 * a, c])
+            img = out["image"].clamp(-1, 1).add(1).div(2)
+            ax_i.imshow(img[0].numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).numpy(),
+                        cmap="gray" if img.shape[0] == 1 else None, vmin=0, vmax=1)
+            ax_m = fig.add_subplot(grid[2 * a + 1, c])
+            ax_m.imshow(asymmetry_rgb(out["asymmetry"], vmax))
+            for ax in (ax_i, ax_m):
+                ax.set_xticks([])
+                ax.set_yticks([])
+            if a == 0:
+                ax_i.set_title(f"t={t:+.2f}", fontsize=9)
             if c == 0:
-                ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-            if r == 0:
-                ax.set_title(f"t={t_values[c]:+.2f}", fontsize=9)
-            if r == len(explorer.archs):
-                ax.set_title(f"value {sweep[c]:+.2f}", fontsize=9)
-    fig.suptitle(f"Latent explorer, static view (seed {seed})")
-    fig.supxlabel("columns: t from 1 to -1 (top rows); one z' coordinate from -1 to 1 (bottom rows)",
-                  fontsize=9)
+                ax_i.set_ylabel(f"{arch}\nG(z_t)", rotation=0, ha="right", va="center", fontsize=8)
+                ax_m.set_ylabel(f"{arch}\n|x - Mx|", rotation=0, ha="right", va="center",
+                                fontsize=8)
+    ts = np.linspace(1, -1, 21)
+    ax_mse = fig.add_subplot(grid[-1, : max(1, ncol // 2)])
+    ax_err = fig.add_subplot(grid[-1, max(1, ncol // 2):]) if ncol > 1 else None
+    for arch in archs:
+        mse = np.zeros(len(ts))
+        err = np.zeros(len(ts))
+        for s in range(n_seeds):
+            zs = zp_of(seed + s)
+            for i, t in enumerate(ts):
+                out = explorer.render(arch, zs, float(t), seed + s)
+                mse[i] += float(out["mirror_mse"]) / n_seeds
+                err[i] = max(err[i], float(out["error"]))
+        ax_mse.plot(ts, mse, "-", label=arch)
+        if ax_err is not None:
+            ax_err.plot(ts, np.maximum(err, 1e-12), "-", label=arch)
+    ax_mse.set(xlabel="t", ylabel="mirror-MSE of G(z_t)", title=f"asymmetry, mean of {n_seeds} seeds")
+    ax_mse.set_ylim(bottom=0)
+    ax_mse.invert_xaxis()
+    ax_mse.legend(fontsize=8, loc="best")
+    if ax_err is not None:
+        ax_err.set_yscale("log")
+        ax_err.set(xlabel="t", ylabel="max |G(z_t) - M G(z_-t)|",
+                   title="guarantee (log axis; 1e-12 = exact 0)")
+        ax_err.invert_xaxis()
+        ax_err.legend(fontsize=8, loc="best")
+    fig.suptitle(f"Latent explorer, static view (seed {seed}; maps: black = symmetric, brightest = "
+                 f"{vmax:g} or more)", fontsize=10)
     fig.tight_layout()
     return fig
