@@ -19,7 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["check_int", "check_float", "check_choice", "check_bool", "check_finite", "NonFiniteError"]
+__all__ = [
+    "check_int", "check_float", "check_choice", "check_bool", "check_finite", "check_model_input",
+    "NonFiniteError",
+]
 
 
 class NonFiniteError(ValueError):
@@ -103,3 +106,15 @@ def check_finite(x: Tensor, name: str) -> Tensor:
         )
     return x
 
+
+def check_model_input(model: torch.nn.Module, x: Tensor, name: str) -> Tensor:
+    """``x``, the input of a generator or discriminator, unchanged if it has the dtype of the
+    model's parameters (``TypeError`` otherwise) and, in training mode, is finite
+    (:func:`check_finite`). Costs one pass over the input, small next to the first layer."""
+    dtype = next(model.parameters()).dtype
+    if x.dtype != dtype:
+        raise TypeError(f"{name} must have the model's dtype {dtype}, got {x.dtype} (convert it with "
+                        f"{name}.to({dtype}) or the model with .to({x.dtype}))")
+    if model.training:
+        check_finite(x, name)
+    return x

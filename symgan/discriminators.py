@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from .checks import check_model_input
 from .geometry import Geometry, check_geometry, get_geometry
 from .init import dcgan_init
 from .layers import SymConv2d
@@ -89,6 +90,7 @@ class Discriminator(nn.Module):
                 f"Discriminator expects images of shape (N, {self.channels}, {self.img_size}, "
                 f"{self.img_size}), got {tuple(x.shape)}"
             )
+        check_model_input(self, x, "x")
         return self.body(x)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from . import latent as _latent
+from .checks import check_model_input
 from .geometry import Geometry, check_geometry, get_geometry
 from .init import dcgan_init
 from .layers import SymConvTranspose2d, antisymmetric_kernel, symmetric_kernel
@@ -213,6 +214,7 @@ class Generator(nn.Module):
                 f"Generator expects latents of shape (N, {self.z_dim}) (or (N, {self.z_dim}, 1, 1)), "
                 f"got {tuple(z.shape)}"
             )
+        check_model_input(self, z, "z")
         return self.body(self.stem(z))
 
     # -- latent encodings (paper Fig. 1) ------------------------------------------------------
