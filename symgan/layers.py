@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .symmetry import _column_matrix
+from .symmetry import _column_index, _column_sign
 
 __all__ = [
     "symmetric_kernel",
@@ -48,26 +48,19 @@ def _check_free(half: Tensor, kernel_width: int, free: int, what: str) -> None:
         )
 
 
-def _use_matmul(t: Tensor) -> bool:
-    # On CPU, cat + flip cost more than the convolution's own weight update on the small layers
-    # of a 32x32 DC-GAN (benchmarks/bench_layers.py); one matmul forward and one backward do
-    # not. Elsewhere those ops are cheap, and a matmul could run in TF32 or under autocast.
-    return t.device.type == "cpu" and t.is_floating_point()
-
-
 def symmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
     """Build a mirror-symmetric kernel from its first ``ceil(K/2)`` columns.
 
     ``half``: ``(..., ceil(K/2))`` -> ``(..., K)`` with ``W[..., j] = W[..., K-1-j]``.
     E.g. columns ``[a, b]`` give ``[a, b, b, a]`` (K=4) and ``[a, b, c]`` give ``[a, b, c, b, a]``.
-    On CPU this is ``half @ E`` with a fixed 0/1 matrix ``E``: exact, since every entry is one
-    free weight times 1 plus exact zeros.
+    One ``index_select`` (a gather: every entry is a copy of a free weight, so the symmetry is
+    exact; its backward adds the gradients of the two copies).
     """
     free = (kernel_width + 1) // 2
     _check_free(half, kernel_width, free, "a symmetric")
-    if _use_matmul(half):
-        return half @ _column_matrix("symmetric", kernel_width, half.dtype, half.device)
-    return torch.cat([half, half[..., : kernel_width // 2].flip(-1)], dim=-1)
+    # A gather is cheaper than cat + flip, or than a product with a 0/1 matrix (whose inner
+    # dimension of 2 or 3 wastes the matmul kernel): benchmarks/bench_layers.py.
+    return half.index_select(-1, _column_index("symmetric", kernel_width, half.device))
 
 
 def antisymmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
@@ -75,17 +68,14 @@ def antisymmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
 
     ``half``: ``(..., floor(K/2))`` -> ``(..., K)`` with ``W[..., j] = -W[..., K-1-j]``; for odd
     ``K`` the centre column is zero (it must equal its own negative). Paper Fig. 4(c).
-    On CPU this is ``half @ E`` with a fixed 0/+-1 matrix ``E`` (exact, as above).
+    A gather then a product with the signs ``+1 ... 0 ... -1`` (exact: a sign change, or zero).
     """
     free = kernel_width // 2
     _check_free(half, kernel_width, free, "an antisymmetric")
-    if _use_matmul(half):
-        return half @ _column_matrix("antisymmetric", kernel_width, half.dtype, half.device)
-    parts = [half]
-    if kernel_width % 2:
-        parts.append(half.new_zeros(*half.shape[:-1], 1))
-    parts.append(-half.flip(-1))
-    return torch.cat(parts, dim=-1)
+    if free == 0:  # K = 1: the only column is the centre, which must be zero
+        return half.new_zeros(*half.shape[:-1], kernel_width)
+    idx = _column_index("antisymmetric", kernel_width, half.device)
+    return half.index_select(-1, idx) * _column_sign(kernel_width, half.dtype, half.device)
 
 
 def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:

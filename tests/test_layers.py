@@ -40,9 +40,9 @@ def test_symmetric_and_antisymmetric_kernels() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
-def test_matmul_paths_equal_cat_and_flip_bitwise(dtype: torch.dtype) -> None:
-    """On CPU kernels, mirror and fold are products with 0/+-1 matrices; they must give exactly
-    what cat/flip give (each entry one input times 1 plus zeros), gradients included."""
+def test_gather_paths_equal_cat_and_flip_bitwise(dtype: torch.dtype) -> None:
+    """Kernels and fold are built with index_select (and a sign for antisymmetric kernels); they
+    must give exactly what cat/flip give, gradients included."""
     from symgan.symmetry import fold, mirror
 
     g = torch.Generator().manual_seed(0)
@@ -55,9 +55,15 @@ def test_matmul_paths_equal_cat_and_flip_bitwise(dtype: torch.dtype) -> None:
         (grad,) = torch.autograd.grad(w, half, gw)
         (grad_ref,) = torch.autograd.grad(ref, half, gw)
         assert torch.allclose(grad.double(), grad_ref.double(), rtol=0, atol=0)
-        anti = antisymmetric_kernel(half.detach()[..., : k // 2], k)
-        parts = [half.detach()[..., : k // 2]] + ([torch.zeros(3, 2, k, 1, dtype=dtype)] if k % 2 else [])
-        assert torch.equal(anti, torch.cat(parts + [-half.detach()[..., : k // 2].flip(-1)], -1))
+        ah = half.detach()[..., : k // 2].clone().requires_grad_()
+        anti = antisymmetric_kernel(ah, k)
+        parts = [ah] + ([torch.zeros(3, 2, k, 1, dtype=dtype)] if k % 2 else [])
+        ref = torch.cat(parts + [-ah.flip(-1)], -1)
+        assert torch.equal(anti, ref)
+        if k > 1:
+            (grad,) = torch.autograd.grad(anti, ah, gw)
+            (grad_ref,) = torch.autograd.grad(ref, ah, gw)
+            assert torch.equal(grad, grad_ref)
     for w in range(1, 21):
         x = (torch.randn(2, 3, 4, w, generator=g) * 1e3).to(dtype)
         assert torch.equal(mirror(x), x.flip(-1))
