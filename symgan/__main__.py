@@ -49,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt as e:
+        from .train import TrainingInterrupted
+
+        if isinstance(e, TrainingInterrupted):  # a training inside the command saved its checkpoint
+            print(f"\n{e}", file=sys.stderr)
+            return 130
+        raise
 
 
 if __name__ == "__main__":

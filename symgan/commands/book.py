@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import int_arg
+
 HELP = "execute the book's chapters at a scale (papermill) or build the HTML book"
 
 
@@ -154,7 +156,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chapters", nargs="*", default=None,
                    help="only chapters whose file name contains one of these strings")
     p.add_argument("--root", default=None, help="folder with _toc.yml (default: found from cwd)")
-    p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (papermill)")
+    p.add_argument("--timeout", type=int_arg(1, 10**6), default=1800, help="seconds per cell (papermill)")
     p.add_argument("--screenshots", default=None,
                    help="after --build: PNG screenshots of every chapter page into this folder")
 

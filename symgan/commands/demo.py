@@ -7,9 +7,12 @@ generators to one PNG and prints the measured mirror errors.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
+
+from . import int_arg
 
 HELP = "render the mirror series of untrained z', flip and DC-GAN generators to a PNG"
 
@@ -18,15 +21,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="outputs/demo_series.png", help="PNG to write")
     p.add_argument("--img-size", type=int, default=33,
                    help="33 (paper geometry, 2^k+1 px) or 32 (DC-GAN geometry, 2^k px)")
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n", type=int, default=9, help="images in each series")
+    p.add_argument("--width", type=int_arg(1, 1024), default=32)
+    p.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
+    p.add_argument("--n", type=int_arg(2, 1024), default=9, help="images in each series")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..generators import Generator, mirror_errors
+    from ..geometry import check_geometry
     from ..images import save_image
 
+    try:
+        check_geometry(args.img_size, None)
+    except ValueError as e:
+        print(f"error: argument --img-size: {e}", file=sys.stderr)
+        return 2
     rows = []
     torch.manual_seed(args.seed)
     for arch in ("dcgan", "zprime", "flip"):
@@ -39,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{arch:7s} max|G(zN) - M G(z)| = {err['mirror']:.2e}   "
               f"max|G(z_sym) - M G(z_sym)| = {err['symmetric']:.2e}")
     out = Path(args.out)
-    save_image(torch.cat(rows), out, nrow=args.n)
+    try:
+        save_image(torch.cat(rows), out, nrow=args.n)
+    except OSError as e:
+        print(f"error: argument --out: cannot write {out}: {e}", file=sys.stderr)
+        return 1
     print(f"rows: dcgan, zprime, flip; columns: t = 1 ... -1. Wrote {out.resolve()}")
     return 0

@@ -10,18 +10,21 @@ import json
 import sys
 from pathlib import Path
 
+from . import int_arg
+
 HELP = "measure mirror exactness, series mirror-MSE, D mirror gap and yaw of a checkpoint (JSON)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint file or run folder")
     p.add_argument("--out", default=None, help="JSON file to write (default: print only)")
-    p.add_argument("--n-z", type=int, default=32, help="latents to average over")
-    p.add_argument("--length", type=int, default=9, help="images per series")
-    p.add_argument("--n-data", type=int, default=1000, help="training images for the data and D measurements (0: skip)")
+    p.add_argument("--n-z", type=int_arg(1, 4096), default=32, help="latents to average over")
+    p.add_argument("--length", type=int_arg(2, 1024), default=9, help="images per series")
+    p.add_argument("--n-data", type=int_arg(0, 10**7), default=1000,
+                   help="training images for the data and D measurements (0: skip)")
     p.add_argument("--no-yaw", action="store_true", help="skip the yaw regressor (non-face data)")
     p.add_argument("--fid", action="store_true", help="also FID/KID (needs symgan[eval])")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from ..metrics import EvalExtraMissing, evaluate_models, fid_kid, fixed_latents
     from ..train import load_training_images
 
+    if args.fid and args.n_data < 2:
+        print(f"error: argument --fid: needs --n-data >= 2 training images, got {args.n_data}", file=sys.stderr)
+        return 2
     try:
         G, D, cfg, meta = load_models(args.checkpoint)
     except CheckpointError as e:
@@ -56,7 +62,12 @@ def run(args: argparse.Namespace) -> int:
             res["fid"] = None
     text = json.dumps(res, indent=2)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        try:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(text)
+        except OSError as e:
+            print(text)
+            print(f"error: cannot write {args.out}: {e}", file=sys.stderr)
+            return 1
     print(text)
     return 0

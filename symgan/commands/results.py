@@ -14,6 +14,8 @@ import platform
 import time
 from pathlib import Path
 
+from . import int_arg
+
 HELP = "train/load all five methods at a scale; write docs/results.md and docs/figures/results_*.png"
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -27,10 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=str(_REPO / "docs" / "results.md"), help="markdown page to write")
     p.add_argument("--figures", default=None, help="figure folder (default: <out folder>/figures)")
     p.add_argument("--runs", default=None, help="runs folder (default: $SYMGAN_RUNS or <repo>/runs)")
-    p.add_argument("--n-z", type=int, default=32, help="latents to average the measurements over")
-    p.add_argument("--n-data", type=int, default=1000, help="training images for data / D measurements")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--fid", type=int, default=0, metavar="N",
+    p.add_argument("--n-z", type=int_arg(1, 4096), default=32, help="latents to average the measurements over")
+    p.add_argument("--n-data", type=int_arg(1, 10**7), default=1000, help="training images for data / D measurements")
+    p.add_argument("--threads", type=int_arg(1, 1024), default=None, help="torch CPU threads")
+    p.add_argument("--fid", type=int_arg(0, 10**5), default=0, metavar="N",
                    help="also FID/KID of N samples per method against N training images, and of N other "
                         "training images as the floor (needs symgan[eval]; 0: skip)")
     p.add_argument("--no-progress", action="store_true")

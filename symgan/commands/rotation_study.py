@@ -1,4 +1,4 @@
-"""``python -m symgan rotation-study``: the FitAndTune results table (issue: face rotation).
+"""``python -m symgan rotation-study``: the FitAndTune results table.
 
 At the chosen scale: load (or train) the z' model, FitAndTune ``--n-images`` held-out
 SynthFaces and score inversion-only vs FitAndTune (reconstruction PSNR/SSIM, identity error
@@ -12,20 +12,23 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
+
+from . import int_arg
 
 HELP = "measure FitAndTune vs inversion on held-out SynthFaces and real photos; write a report"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", default=None, help="smoke, cpu (default) or gpu")
-    p.add_argument("--n-images", type=int, default=16, help="held-out SynthFaces to tune")
-    p.add_argument("--lfw", type=int, default=100, help="LFW-subset faces to tune (0 to skip)")
-    p.add_argument("--invert-steps", type=int, default=300)
-    p.add_argument("--tune-steps", type=int, default=300)
+    p.add_argument("--n-images", type=int_arg(1, 10000), default=16, help="held-out SynthFaces to tune")
+    p.add_argument("--lfw", type=int_arg(0, 100), default=100, help="LFW-subset faces to tune (0 to skip)")
+    p.add_argument("--invert-steps", type=int_arg(0, 10**6), default=300)
+    p.add_argument("--tune-steps", type=int_arg(0, 10**6), default=300)
     p.add_argument("--out", default="docs/rotation.md")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
 
 
 def _enlarge(grid, factor: int = 3):
@@ -46,16 +49,28 @@ def run(args: argparse.Namespace) -> int:
     from ..train import load_or_train, load_training_images
     from ..yaw import load_yaw_regressor
 
-    scale = resolve_scale(args.scale)
+    out = Path(args.out)
+    figs = out.parent / "figures"
+    try:  # refuse a bad scale or an unwritable report before training anything
+        scale = resolve_scale(args.scale)
+        figs.mkdir(parents=True, exist_ok=True)
+        existed = out.exists()
+        with open(out, "a"):
+            pass
+        if not existed:
+            out.unlink()
+    except ValueError as e:
+        print(f"error: argument --scale: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: argument --out: cannot write {out}: {e}", file=sys.stderr)
+        return 1
     cfg = TrainConfig.from_scale(scale, method="zprime")
     res = load_or_train(cfg)
     G, D = res.generator, res.discriminator
     data = load_training_images(cfg)
     fit = {"invert_steps": args.invert_steps, "tune_steps": args.tune_steps}
     yaw_model = load_yaw_regressor(G.img_size, G.channels)
-    out = Path(args.out)
-    figs = out.parent / "figures"
-    figs.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
     study = rotation_study(G, D, data, n_images=args.n_images, yaw_model=yaw_model, seed=args.seed, **fit)

@@ -10,16 +10,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import int_arg
+
 HELP = "write a sample grid and mirror-series PNGs from a checkpoint"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint file or run folder")
     p.add_argument("--out", default=None, help="output folder (default: <run>/samples)")
-    p.add_argument("--n", type=int, default=64, help="images in the grid")
-    p.add_argument("--rows", type=int, default=8, help="latents (rows) in the series figure")
-    p.add_argument("--length", type=int, default=9, help="images per series")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int_arg(1, 4096), default=64, help="images in the grid")
+    p.add_argument("--rows", type=int_arg(1, 4096), default=8,
+                   help="latents (rows) in the series figure, at most --n")
+    p.add_argument("--length", type=int_arg(2, 1024), default=9, help="images per series")
+    p.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from ..images import save_image
     from ..metrics import averaged_series, fixed_latents, series_images
 
+    if args.rows > args.n:
+        print(f"error: argument --rows: must be at most --n ({args.n}), got {args.rows}", file=sys.stderr)
+        return 2
     try:
         G, _, cfg, meta = load_models(args.checkpoint)
     except CheckpointError as e:
@@ -39,9 +45,13 @@ def run(args: argparse.Namespace) -> int:
     z = fixed_latents(args.n, G.z_dim, args.seed)
     with torch.no_grad():
         x = G(z)
-    save_image(x, out / "grid.png", nrow=8)
     s = series_images(G, z[: args.rows], args.length)
-    save_image(s.flatten(0, 1), out / "series.png", nrow=args.length)
-    save_image(averaged_series(s).flatten(0, 1), out / "series_averaged.png", nrow=args.length)
+    try:
+        save_image(x, out / "grid.png", nrow=8)
+        save_image(s.flatten(0, 1), out / "series.png", nrow=args.length)
+        save_image(averaged_series(s).flatten(0, 1), out / "series_averaged.png", nrow=args.length)
+    except OSError as e:
+        print(f"error: cannot write the images to {out}: {e}", file=sys.stderr)
+        return 1
     print(f"{cfg.method} at step {meta['step']}: wrote grid.png, series.png, series_averaged.png to {out}")
     return 0

@@ -15,6 +15,8 @@ import argparse
 import json
 import sys
 
+from . import float_arg, int_arg
+
 HELP = "train one of the five methods (dcgan, dcgan_soft, dcgan_strong, zprime, flip)"
 
 
@@ -33,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None, help="per process under torchrun")
     p.add_argument("--steps", type=int, default=None, help="maximum number of steps")
-    p.add_argument("--time-budget", type=float, default=None, help="seconds of training (0: no limit)")
+    p.add_argument("--time-budget", type=float_arg(0.0), default=None, help="seconds of training (0: no limit)")
     p.add_argument("--alpha", type=float, default=None, help="symmetry-loss weight (default: the method's)")
     p.add_argument("--sym-reduction", default=None, choices=["mean", "sum"],
                    help="how the symmetry loss reduces ||G(z) - M G(zN)||^2 over pixels (default mean)")
@@ -44,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-every", type=int, default=None)
     p.add_argument("--checkpoint-every", type=int, default=None)
     p.add_argument("--log-every", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int_arg(1, 1024), default=None, help="torch CPU threads")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the folder has a checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
@@ -68,24 +70,57 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig.from_scale(args.scale, method=args.method, **over)
 
 
+#: TrainConfig field -> the option that sets it, so an error names what the user typed.
+_OPTIONS = {"data": "--data", "img_size": "--img-size", "geometry": "--geometry", "width": "--width",
+            "batch_size": "--batch-size", "max_steps": "--steps", "time_budget_s": "--time-budget",
+            "alpha": "--alpha", "sym_reduction": "--sym-reduction", "lr": "--lr", "seed": "--seed",
+            "device": "--device", "n_train": "--n-train", "sample_every": "--sample-every",
+            "checkpoint_every": "--checkpoint-every", "log_every": "--log-every", "out_dir": "--out",
+            "method": "--method", "scale": "--scale"}
+
+
+def _option_error(e: Exception) -> str:
+    """``argument --steps: max_steps must be ...`` for a config error about ``max_steps``."""
+    text = str(e)
+    first = text.split(" ", 1)[0]
+    return f"argument {_OPTIONS[first]}: {text}" if first in _OPTIONS else text
+
+
 def run(args: argparse.Namespace) -> int:
+    """Exit status: 0 trained (or already finished), 1 the run folder or a file in it could not
+    be written, 2 a bad option, 3 diverged, 4 an unusable checkpoint in the run folder,
+    5 another process is training in the same folder, 130 stopped by Ctrl-C or SIGTERM (after
+    saving a checkpoint: run the same command to resume)."""
     import torch
 
     from ..checkpoint import CheckpointError
-    from ..train import Trainer, TrainingDiverged
+    from ..train import RunLocked, Trainer, TrainingDiverged, TrainingInterrupted
 
+    try:  # every option is checked before anything is written
+        cfg = config_from_args(args)
+    except (TypeError, ValueError) as e:
+        print(f"error: {_option_error(e)}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = config_from_args(args)
-    trainer = Trainer(cfg, cfg.out_dir, resume=not args.no_resume)
     try:
+        trainer = Trainer(cfg, cfg.out_dir, resume=not args.no_resume)
         result = trainer.train()
+    except TrainingInterrupted as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 130
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 4
+    except RunLocked as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 5
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if trainer.rank == 0:
         print(json.dumps(result.info, indent=2))
     return 0
