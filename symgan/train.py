@@ -646,11 +646,11 @@ class Trainer:
                 return self._result()
             self._trim_log()
         elif self.rank == 0:
-            self._log_file().unlink(missing_ok=True)
             try:
+                self._log_file().unlink(missing_ok=True)
                 (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
             except OSError as e:
-                self._warn(f"could not write {self.run_dir / 'config.json'} ({e})")
+                self._warn(f"could not start a new log.csv / config.json in {self.run_dir} ({e})")
 
         source = load_training_images(cfg)
         batches = _Batches(source, cfg.batch_size, self.device, self.data_gen)
