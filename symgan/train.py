@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from .checkpoint import (
     CheckpointError,
     check_model_config,
+    check_shapes,
     checkpoint_kind,
     config_from_meta,
     load_checkpoint,
@@ -434,6 +435,7 @@ class Trainer:
         missing = [k for k in ("rng.torch_cpu", "rng.data_gen", "rng.latent_gen") if k not in tensors]
         if missing:
             raise CheckpointError(f"{path}: training checkpoint without {missing}")
+        check_shapes(stored, tensors, path)
         load_module(self.G, tensors, "G", path)
         load_module(self.D, tensors, "D", path)
         optimizer_from_tensors(self.optG, tensors, meta["optG"], "optG", path)
