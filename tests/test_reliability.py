@@ -142,8 +142,12 @@ def test_edited_metadata_is_refused(trained: Path, tmp_path: Path) -> None:
     def bump(m):
         return {**m, "step": 999999}
 
-    with pytest.raises(CheckpointError, match="SHA-256"):
-        load_checkpoint(forge(trained / CKPT, tmp_path / "edited.safetensors", bump, rehash=False))
+    def same_length(m):  # 2 -> 9 and seed 0 -> 1: not even the length changes
+        return {**m, "step": 9, "config": {**m["config"], "seed": 1}}
+
+    for edit in (bump, same_length):
+        with pytest.raises(CheckpointError, match="SHA-256"):
+            load_checkpoint(forge(trained / CKPT, tmp_path / "edited.safetensors", edit, rehash=False))
     # Recomputed by whoever edited it: the hash cannot tell (a signature would); it loads.
     _, meta = load_checkpoint(forge(trained / CKPT, tmp_path / "rehashed.safetensors", bump))
     assert meta["step"] == 999999
