@@ -38,6 +38,7 @@ __all__ = [
     "calibrate_batchnorm",
     "load_generator",
     "time_call",
+    "is_cached",
     "training_plan",
     "training_budget_table",
     "OverfitResult",
@@ -281,18 +282,24 @@ def load_generator(scale: str | None, method: str = "zprime", trained: str = "if
                f"latents): {what}, but the pictures are not faces yet")
 
 
+def is_cached(config) -> bool:
+    """Whether :func:`symgan.train.load_or_train` finds a checkpoint for ``config`` (a
+    :class:`~symgan.config.TrainConfig`) in ``runs_dir()``, so loads (or, if that run was
+    interrupted, resumes) instead of training from scratch."""
+    from .train import CHECKPOINT, runs_dir
+
+    return (runs_dir() / config.run_name() / CHECKPOINT).is_file()
+
+
 def training_plan(configs: Sequence) -> str:
     """A Markdown table saying, for each :class:`~symgan.config.TrainConfig`, whether
     :func:`symgan.train.load_or_train` will load it (a checkpoint exists in ``runs_dir()``) or
     train it now, and the budget of one run: ``max_steps`` steps or ``time_budget_s`` seconds of
     training, whichever ends first. Chapters print it before they call ``load_or_train``."""
-    from .train import CHECKPOINT, runs_dir
-
     rows = []
     for c in configs:
         cap = f"{c.max_steps} steps" + (f" or {c.time_budget_s:.0f} s" if c.time_budget_s else "")
-        ckpt = runs_dir() / c.run_name() / CHECKPOINT
-        now = "load from the cache (seconds)" if ckpt.is_file() else f"train now: {cap}"
+        now = "load from the cache (seconds)" if is_cached(c) else f"train now: {cap}"
         rows.append((c.method, f"{c.img_size}x{c.img_size} {c.data}", now, c.run_name()))
     return markdown_table(["method", "images", "this run of the chapter", "run folder in runs/"], rows)
 
