@@ -376,3 +376,14 @@ def test_command_refuses(argv: list[str], name: str, tmp_path: Path, capsys, mon
     assert code == 2, err
     assert names(err, name), err
     assert not out.exists() and not runs.exists(), "something was written before the refusal"
+
+
+def test_book_refuses_a_missing_chapter(tmp_path: Path, capsys) -> None:
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: gone\n")
+    (tmp_path / "intro.md").write_text("# intro\n")
+    assert main(["book", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert names(err, "gone") and "_toc.yml" in err and not (tmp_path / "out").exists()
+    assert main(["book", "--root", str(tmp_path), "--scale", "huge", "--build"]) == 2
+    assert names(capsys.readouterr().err, "scale")

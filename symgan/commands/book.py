@@ -57,13 +57,22 @@ def chapters(root: Path) -> list[Path]:
                 walk(v)
 
     walk(toc)
-    out = []
+    out, missing = [], []
     for f in files:
         p = root / f
+        if p.suffix == "" and not p.with_suffix(".ipynb").is_file():
+            if not any(p.with_suffix(s).is_file() for s in (".md", ".rst")):
+                missing.append(f)  # a page the book would silently lose
+            continue
         if p.suffix == "":
             p = p.with_suffix(".ipynb")
-        if p.suffix == ".ipynb" and p.is_file():
+        if p.suffix == ".ipynb":
+            if not p.is_file():
+                missing.append(f)
+                continue
             out.append(p)
+    if missing:
+        raise FileNotFoundError(f"{root / '_toc.yml'} lists pages that do not exist: {', '.join(missing)}")
     return out
 
 
@@ -205,8 +214,13 @@ def build(root: Path, scale: str, build_dir: Path | None = None) -> tuple[int, P
 def run(args: argparse.Namespace) -> int:
     from ..scales import resolve_scale
 
-    scale = resolve_scale(args.scale)
-    root = Path(args.root).resolve() if args.root else find_root()
+    try:
+        scale = resolve_scale(args.scale)
+        root = Path(args.root).resolve() if args.root else find_root()
+        chapters(root)  # a missing chapter is refused before any work
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not args.build and not args.out:
         print("nothing to do: pass --out DIR (execute chapters) and/or --build (HTML)", file=sys.stderr)
         return 2
