@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .checks import check_model_input
+from .checks import check_int, check_model_input
 from .geometry import Geometry, check_geometry, get_geometry
 from .init import dcgan_init
 from .layers import SymConv2d
@@ -60,8 +60,8 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         geometry, n_down = check_geometry(img_size, geometry)
-        if channels < 1 or width < 1:
-            raise ValueError(f"channels and width must be positive, got {channels}, {width}")
+        for name, value in (("channels", channels), ("width", width)):
+            check_int(name, value, 1)
         self.symmetric, self.img_size, self.channels = bool(symmetric), img_size, channels
         self.width, self.geometry = width, geometry
         geo = get_geometry(geometry)

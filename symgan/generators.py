@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from . import latent as _latent
-from .checks import check_model_input
+from .checks import check_int, check_model_input
 from .geometry import Geometry, check_geometry, get_geometry
 from .init import dcgan_init
 from .layers import SymConvTranspose2d, antisymmetric_kernel, symmetric_kernel
@@ -158,10 +158,8 @@ class Generator(nn.Module):
         if arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
         geometry, n_up = check_geometry(img_size, geometry)
-        if channels < 1 or width < 1 or z_dim < 1:
-            raise ValueError(
-                f"channels, width and z_dim must be positive, got {channels}, {width}, {z_dim}"
-            )
+        for name, value in (("channels", channels), ("width", width), ("z_dim", z_dim)):
+            check_int(name, value, 1)
         if arch == "dcgan":
             encoding = encoding or "zprime"
             if encoding not in _latent.ENCODINGS:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .checks import check_int
+
 __all__ = ["ENCODINGS", "sample_latent", "mirror_latent", "symmetric_latent", "latent_series", "series_t"]
 
 ENCODINGS = ("zprime", "flip")
@@ -40,8 +42,8 @@ def sample_latent(
     dtype: torch.dtype | None = None,
 ) -> Tensor:
     """``n`` latents, i.i.d. ``U[-1, 1]``, shape ``(n, z_dim)``."""
-    if n < 0 or z_dim < 1:
-        raise ValueError(f"need n >= 0 and z_dim >= 1, got n={n}, z_dim={z_dim}")
+    check_int("n", n, 0)
+    check_int("z_dim", z_dim, 1)
     z = torch.rand(n, z_dim, generator=generator, device=device, dtype=dtype)
     return z.mul_(2).sub_(1)
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import check_int
 from .symmetry import _column_index, _column_sign
 
 __all__ = [
@@ -78,12 +79,19 @@ def antisymmetric_kernel(half: Tensor, kernel_width: int) -> Tensor:
     return half.index_select(-1, idx) * _column_sign(kernel_width, half.dtype, half.device)
 
 
-def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
-    if isinstance(v, int):
-        return (v, v)
+def _pair(v: int | tuple[int, int], name: str, lo: int | None = None) -> tuple[int, int]:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v, v)
     if isinstance(v, tuple | list) and len(v) == 2 and all(isinstance(i, int) for i in v):
+        if lo is not None and min(v) < lo:
+            raise ValueError(f"{name} must be >= {lo} (an int or a pair of ints), got {v!r}")
         return (int(v[0]), int(v[1]))
     raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+
+
+def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        check_int(name, value, 1)
 
 
 def conv_is_exact(width: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> bool:
@@ -182,6 +190,7 @@ class SymConv2d(_SymKernelMixin, nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        _check_channels(in_channels, out_channels, groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
@@ -190,9 +199,9 @@ class SymConv2d(_SymKernelMixin, nn.Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.dilation = _pair(dilation, "dilation")
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.dilation = _pair(dilation, "dilation", 1)
         self.padding_mode = padding_mode
         self.padding = self._resolve_padding(padding)
         kh, kw = self.kernel_size
@@ -312,6 +321,7 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        _check_channels(in_channels, out_channels, groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
@@ -320,10 +330,10 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
         if padding_mode != "zeros":
             raise ValueError("SymConvTranspose2d only supports padding_mode='zeros' (as nn.ConvTranspose2d)")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation")
+        self.dilation = _pair(dilation, "dilation", 1)
         self.output_padding = _pair(output_padding, "output_padding")
         self.padding_mode = padding_mode
         if min(self.padding) < 0:

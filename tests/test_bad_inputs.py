@@ -33,6 +33,7 @@ from symgan.data.fetch import download, fetch
 from symgan.device import auto_device
 from symgan.discriminators import Discriminator
 from symgan.generators import Generator
+from symgan.layers import SymConv2d, SymConvTranspose2d
 from symgan.train import Trainer, load_or_train
 
 NO_CUDA = not torch.cuda.is_available()
@@ -183,6 +184,23 @@ API = [
     ("D-dtype", lambda t: _d()(torch.rand(2, 3, 17, 17, dtype=torch.float64)), TypeError, "x"),
     ("D-nan", lambda t: _d().train()(_with(torch.rand(2, 3, 17, 17), math.nan)), NonFiniteError, "x"),
     ("D-shape", lambda t: _d()(torch.rand(2, 3, 16, 16)), ValueError, "images"),
+    ("SymConv2d-stride", lambda t: SymConv2d(3, 8, 5, stride=0, padding=2), ValueError, "stride"),
+    ("SymConv2d-kernel", lambda t: SymConv2d(3, 8, 0), ValueError, "kernel_size"),
+    ("SymConv2d-groups", lambda t: SymConv2d(3, 8, 5, groups=0, padding=2), ValueError, "groups"),
+    ("SymConv2d-in", lambda t: SymConv2d(0, 8, 5, padding=2), ValueError, "in_channels"),
+    ("SymConv2d-out", lambda t: SymConv2d(3, -1, 5, padding=2), ValueError, "out_channels"),
+    ("SymConv2d-groups-type", lambda t: SymConv2d(3, 8, 5, groups=1.5, padding=2), TypeError, "groups"),
+    ("SymConvT-stride", lambda t: SymConvTranspose2d(3, 8, 5, stride=-1, padding=2), ValueError, "stride"),
+    ("SymConvT-dilation", lambda t: SymConvTranspose2d(3, 8, 5, dilation=0, padding=2), ValueError, "dilation"),
+    ("Generator-width", lambda t: Generator("zprime", img_size=17, width=2.5), TypeError, "width"),
+    ("Generator-z_dim", lambda t: Generator("zprime", img_size=17, z_dim=0), ValueError, "z_dim"),
+    ("Generator-arch", lambda t: Generator("unet", img_size=17), ValueError, "arch"),
+    ("Generator-img_size", lambda t: Generator("zprime", img_size=18), ValueError, "img_size"),
+    ("Discriminator-width", lambda t: Discriminator(True, img_size=17, width=-2), ValueError, "width"),
+    ("Discriminator-channels", lambda t: Discriminator(True, img_size=17, channels=0), ValueError, "channels"),
+    ("sample_latent-fraction", lambda t: _g().sample_latent(2.5), TypeError, "n"),
+    ("sample_latent-negative", lambda t: _g().sample_latent(-1), ValueError, "n"),
+    ("series-n", lambda t: _g().series(torch.rand(100), n=1), ValueError, "n"),
     ("save-nan", lambda t: save_checkpoint(t / "c.safetensors", {"weight_x": torch.tensor([math.nan])}, {}),
      ValueError, "weight_x"),
     ("save-meta-nan", lambda t: save_checkpoint(t / "c.safetensors", {}, {"lr": math.nan}), ValueError, "metadata"),
