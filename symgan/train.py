@@ -14,6 +14,11 @@ and resumed ends with the same weights (bit for bit on CPU) as an uninterrupted 
 Budgets: ``max_steps`` and ``time_budget_s`` (training seconds, summed over resumes), whichever
 comes first: a noisy shared CPU stalls now and then and a chapter must still end on time.
 
+Runs survive their environment: a run folder is locked while a trainer uses it (:class:`RunLock`),
+Ctrl-C and SIGTERM stop at a step boundary after writing a checkpoint
+(:class:`TrainingInterrupted`), the checkpoint is written before the sample images, and a sample
+image or log row that cannot be written is a :class:`RunWarning`.
+
 Chapters: ``book/05_symmetric_discriminator``, ``book/06_loss_baselines_and_faces``.
 """
 
@@ -635,6 +640,8 @@ class Trainer:
         if self.rank == 0:
             _remove_stale_temporaries(self.run_dir)
         src = self._resume_source()
+        if self.world > 1:  # every rank decides before rank 0 writes anything back
+            dist.barrier()
         if src is not None:
             meta = self.load(src)
             if src != self.ckpt_path:
