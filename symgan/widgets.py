@@ -239,7 +239,7 @@ def static_explorer_figure(explorer: LatentExplorer, seed: int = 0,
         return [float(v) for v in z0[0, : explorer.n_anti]]
 
     n_img_rows = 2 * len(archs)
-    fig = plt.figure(figsize=(1.05 * ncol + 2.2, 1.2 * n_img_rows + 3.6))
+    fig = plt.figure(figsize=(1.25 * ncol + 2.2, 1.15 * n_img_rows + 3.4))
     grid = fig.add_gridspec(n_img_rows + 1, ncol, height_ratios=[1.0] * n_img_rows + [2.4])
     zp = zp_of(seed)
     for a, arch in enumerate(archs):
