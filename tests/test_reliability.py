@@ -380,24 +380,29 @@ def test_diverging_loss_keeps_the_last_good_checkpoint(tmp_path: Path, monkeypat
 
 
 # -- 11. Ctrl-C and SIGTERM save a checkpoint and exit 130 ------------------------------------------------
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_saves_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
-    run = tmp_path / "run"
+def test_signals_save_and_exit_130(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) and SIGTERM, to two trainings at once (they mostly sleep)."""
     env = dict(os.environ, SYMGAN_DEBUG_STEP_SLEEP="0.1")
-    proc = subprocess.Popen(train_cmd(run, 200, "--checkpoint-every", "1000"), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # No periodic checkpoint in the first 1000 steps: whatever is saved, the signal saved.
-    assert wait_for(lambda: (run / "config.json").exists())
+    procs = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        run = tmp_path / sig.name
+        # No periodic checkpoint in the first 1000 steps: whatever is saved, the signal saved.
+        procs[sig] = (run, subprocess.Popen(train_cmd(run, 200, "--checkpoint-every", "1000"), env=env,
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for run, _ in procs.values():
+        assert wait_for(lambda run=run: (run / "config.json").exists())
     time.sleep(1.0)  # several steps of 0.1 s
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err and f"{sig.name}: stopped at step" in err and "checkpoint saved" in err
-    _, meta = load_checkpoint(run / CKPT)
-    assert 0 < meta["step"] < 200 and not meta["finished"] and meta["stop_reason"] == "interrupted"
-    steps = meta["step"]  # resumed by the same settings (only the step budget differs)
-    r = Trainer(cfg(max_steps=steps + 2, checkpoint_every=1000), run).train()
-    assert r.info["step"] == steps + 2 and load_checkpoint(run / CKPT)[1]["finished"]
+    for sig, (_, proc) in procs.items():
+        proc.send_signal(sig)
+    for sig, (run, proc) in procs.items():
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and f"{sig.name}: stopped at step" in err and "checkpoint saved" in err
+        _, meta = load_checkpoint(run / CKPT)
+        assert 0 < meta["step"] < 200 and not meta["finished"] and meta["stop_reason"] == "interrupted"
+        steps = meta["step"]  # resumed by the same settings (only the step budget differs)
+        r = Trainer(cfg(max_steps=steps + 2, checkpoint_every=1000), run).train()
+        assert r.info["step"] == steps + 2 and load_checkpoint(run / CKPT)[1]["finished"]
 
 
 def test_interrupt_in_process_raises_a_keyboard_interrupt(tmp_path: Path, monkeypatch) -> None:
