@@ -15,6 +15,7 @@ Nothing here is model code: models live in :mod:`symgan.generators` and
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -46,15 +47,18 @@ __all__ = [
 ]
 
 
-def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None = None) -> Scale:
+def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None = None,
+                  geometry: str | None = None) -> Scale:
     """Resolve and validate ``scale``, seed ``random``/``numpy``/``torch``, set the figure style.
 
     Returns the :class:`~symgan.scales.Scale` (an unknown name raises ``ValueError`` listing the
-    valid ones). ``threads``: ``torch`` intra-op threads. Default without a GPU: 1 at the
+    valid ones), at ``geometry`` if given (:meth:`~symgan.scales.Scale.with_geometry`:
+    ``"dcgan"`` runs the chapter at DC-GAN's 4x4 geometry, 16/32/64 px; ``None`` reads
+    ``$SYMGAN_GEOMETRY``, else keeps the scale's, the paper's 5x5 geometry at 17/33/65 px). ``threads``: ``torch`` intra-op threads. Default without a GPU: 1 at the
     ``smoke`` and ``cpu`` scales (the chapters' small models gain little from more, and on a
     shared machine two spinning threads were measured 10-30x slower than one), else torch's choice.
     """
-    cfg = get_scale(scale)
+    cfg = get_scale(scale).with_geometry(geometry or os.environ.get("SYMGAN_GEOMETRY") or None)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -73,7 +77,8 @@ def setup_chapter(scale: str | None = None, seed: int = 0, threads: int | None =
     except ImportError:  # pragma: no cover - matplotlib is a dependency
         pass
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"scale={cfg.name!r}: images {cfg.img_size}x{cfg.img_size}, width {cfg.width}, "
+    print(f"scale={cfg.name!r}: images {cfg.img_size}x{cfg.img_size} ({cfg.geometry} geometry), "
+          f"width {cfg.width}, "
           f"batch {cfg.batch_size}, seed {seed}")
     print(f"device {device}, CPU threads: {torch.get_num_threads()}, torch {torch.__version__}")
     return cfg
@@ -240,7 +245,7 @@ def calibrate_batchnorm(model: nn.Module, inputs: Tensor, batch_size: int = 256)
 TRAINED_MODES = ("no", "if-cached", "yes")
 
 
-def load_generator(scale: str | None, method: str = "zprime", trained: str = "if-cached",
+def load_generator(scale: str | Scale | None, method: str = "zprime", trained: str = "if-cached",
                    seed: int = 0) -> tuple[nn.Module, str]:
     """A generator for a chapter's figures, and a sentence saying where it came from.
 
@@ -248,13 +253,14 @@ def load_generator(scale: str | None, method: str = "zprime", trained: str = "if
     :func:`symgan.train.load_or_train` keeps for ``TrainConfig.from_scale(scale, method)``, if
     one exists, else a fresh one: never trains), ``"yes"`` (``load_or_train``: load or train
     now). A fresh generator gets its BatchNorm statistics calibrated on 512 random latents
-    (:func:`calibrate_batchnorm`). Returned in eval mode on the CPU.
+    (:func:`calibrate_batchnorm`). Returned in eval mode on the CPU. ``scale``: a name, or the
+    :class:`~symgan.scales.Scale` that :func:`setup_chapter` returned (its geometry is kept).
     """
     from .generators import Generator
 
     if trained not in TRAINED_MODES:
         raise ValueError(f"trained must be one of {TRAINED_MODES}, got {trained!r}")
-    cfg = get_scale(scale)
+    cfg = scale if isinstance(scale, Scale) else get_scale(scale)
     if trained != "no":
         try:
             from .config import TrainConfig
@@ -263,7 +269,7 @@ def load_generator(scale: str | None, method: str = "zprime", trained: str = "if
             if trained == "yes":
                 raise
         else:
-            tc = TrainConfig.from_scale(cfg.name, method=method, progress=False)
+            tc = TrainConfig.from_scale(cfg, method=method, progress=False)
             ckpt = runs_dir() / tc.run_name() / CHECKPOINT
             if trained == "yes" or ckpt.is_file():
                 res = load_or_train(tc, path=ckpt) if ckpt.is_file() else load_or_train(tc)

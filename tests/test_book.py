@@ -66,6 +66,9 @@ def test_chapter_structure(nb_path: Path):
     md = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "colab.research.google.com" in md, "Colab badge"
     assert "setup_chapter(scale" in src[i + 1], "setup cell right after the parameters"
+    # every chapter runs at either geometry: the knob exists and reaches setup_chapter
+    assert "geometry = None" in src[i] and "geometry=geometry" in src[i + 1]
+    assert "from_scale(cfg.name" not in "".join(src), "configs keep the chapter's geometry"
     assert "hide-input" in code[i + 1].get("metadata", {}).get("tags", []), "setup cell collapsed"
     # A chapter may write a module out to be read, but must check it against the package: the
     # class is used in a later cell, and that cell or one after it asserts something.

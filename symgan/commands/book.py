@@ -159,6 +159,9 @@ def screenshot_pages(html_dir: Path, out_dir: Path, pages: list[Path], width: in
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", default=None, help="smoke, cpu (default) or gpu")
+    p.add_argument("--geometry", default=None, choices=["paper", "dcgan"],
+                   help="paper (default: 5x5 layers, 17/33/65 px) or dcgan (4x4, 16/32/64 px), "
+                        "passed to every chapter as $SYMGAN_GEOMETRY")
     p.add_argument("--out", default=None, help="folder for executed notebooks (papermill mode)")
     p.add_argument("--build", action="store_true", help="build the HTML book (jupyter-book)")
     p.add_argument("--build-dir", default=None, help="jupyter-book --path-output (default: root)")
@@ -221,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.geometry:
+        os.environ["SYMGAN_GEOMETRY"] = args.geometry  # chapters' kernels inherit it
     if not args.build and not args.out:
         print("nothing to do: pass --out DIR (execute chapters) and/or --build (HTML)", file=sys.stderr)
         return 2
