@@ -1,4 +1,4 @@
-"""Wall time of FitAndTune at a scale's shapes (issue: <= 60 s per image at cpu scale, 2 cores).
+"""Wall time of FitAndTune at a scale's shapes (goal: <= 60 s per image at cpu scale, 2 cores).
 
 The cost does not depend on the weights, so a freshly initialised z' generator (BatchNorm
 statistics calibrated) of the scale's size and width stands in for a trained one. Prints the
