@@ -130,7 +130,7 @@ def _content_bottom(img, gap: int = 600) -> int:
 
 
 def screenshot_pages(html_dir: Path, out_dir: Path, pages: list[Path], width: int = 1280,
-                     tile: int = 2000, max_height: int = 16000) -> list[Path]:
+                     tile: int = 2000, max_height: int = 26000) -> list[Path]:
     """Screenshot each built page (``html_dir/book/<stem>.html``) in headless Chromium, cut into
     ``width x tile`` PNGs ``out_dir/<stem>-<k>.png`` (blank bottom trimmed); returns the files."""
     import tempfile
