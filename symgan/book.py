@@ -35,7 +35,6 @@ __all__ = [
     "markdown_table",
     "show_grid",
     "show_series",
-    "show_kernels",
     "calibrate_batchnorm",
     "load_generator",
     "time_call",
@@ -182,42 +181,6 @@ def show_series(series: Tensor, t: Tensor | Sequence[float], title: str = "",
                      col_labels=[f"t={v:+.2f}" for v in tt],
                      xlabel="symmetry amount t (1: sample, 0: symmetric latent, -1: mirror latent)",
                      size=size)
-
-
-def show_kernels(kernels: Sequence[Tensor], titles: Sequence[str], suptitle: str = "",
-                 annotate: bool = True):
-    """Draw 2D kernels / feature maps side by side with a diverging colour map (paper Fig. 4).
-
-    Each kernel is ``(H, W)``; equal values get equal colours, so mirror structure is visible.
-    At most four per row.
-    """
-    if len(kernels) != len(titles):
-        raise ValueError(f"{len(kernels)} kernels but {len(titles)} titles")
-    import matplotlib.pyplot as plt
-
-    n = len(kernels)
-    ncol = min(n, 4)
-    nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.9 * nrow), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    for ax, k, ttl in zip(axes.flat, kernels, titles, strict=False):
-        k = k.detach().to("cpu", torch.float32)
-        v = float(k.abs().max()) or 1.0
-        ax.imshow(k.numpy(), cmap="RdBu_r", vmin=-v, vmax=v)
-        ax.set_title(ttl, fontsize=10)
-        ax.set_xticks(range(k.shape[1]))
-        ax.set_yticks(range(k.shape[0]))
-        ax.set_xlabel("column j")
-        ax.set_ylabel("row i")
-        if annotate and k.numel() <= 64:
-            for i in range(k.shape[0]):
-                for j in range(k.shape[1]):
-                    ax.text(j, i, f"{float(k[i, j]):.1f}", ha="center", va="center", fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
 
 
 @torch.no_grad()
