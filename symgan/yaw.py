@@ -49,7 +49,7 @@ class YawRegressor(nn.Module):
     :func:`predict_yaw` for degrees with exact mirror oddness.
     """
 
-    def __init__(self, img_size: int = 32, channels: int = 3, width: int = 16) -> None:
+    def __init__(self, img_size: int = 33, channels: int = 3, width: int = 16) -> None:
         super().__init__()
         if not isinstance(img_size, int) or img_size < 8:
             raise ValueError(f"img_size must be an int >= 8, got {img_size!r}")
@@ -121,7 +121,7 @@ def _weights_path(params: dict) -> Path:
 
 
 def train_yaw_regressor(
-    img_size: int = 32,
+    img_size: int = 33,
     channels: int = 3,
     n_train: int = 5000,
     seed: int = 0,
@@ -188,7 +188,7 @@ def train_yaw_regressor(
     return model
 
 
-def load_yaw_regressor(img_size: int = 32, channels: int = 3, n_train: int = 5000, seed: int = 0,
+def load_yaw_regressor(img_size: int = 33, channels: int = 3, n_train: int = 5000, seed: int = 0,
                        epochs: int = 20, batch_size: int = 64, lr: float = 2e-3,
                        verbose: bool = False, threads: int | None = 1) -> YawRegressor:
     """The cached regressor for these parameters, training it first (about a minute at 32 px on
@@ -223,7 +223,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(prog="python -m symgan.yaw",
                                  description="train the yaw regressor from scratch and report its "
                                  "held-out error (nothing is cached)")
-    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--size", type=int, default=33)
     ap.add_argument("--n-train", type=int, default=5000)
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     for cmd in ("fetch", "prepare"):
         p = sub.add_parser(cmd, help="download (real) or render and cache (synthetic) a dataset")
         p.add_argument("name", choices=sorted(DATASETS.keys() - {"folder"}))
-        p.add_argument("--size", type=int, default=32, help="image size for synthetic sets")
+        p.add_argument("--size", type=int, default=33, help="image size for synthetic sets")
     args = ap.parse_args(argv)
     if args.cmd == "list":
         print(f"data directory: {data_dir()}  (set SYMGAN_DATA to change)")

@@ -98,7 +98,7 @@ def _extract(zip_path: Path, into: Path) -> None:
         zf.extractall(into)
 
 
-def fetch(name: str, size: int = 32, quiet: bool = False) -> Path:
+def fetch(name: str, size: int = 33, quiet: bool = False) -> Path:
     """Fetch or prepare dataset ``name`` under the data directory; returns its path.
 
     ``celeba``: downloads ``img_align_celeba.zip`` (MD5-verified) to ``<data>/celeba`` (read

@@ -137,7 +137,7 @@ class LFWSubset(Dataset):
     ``size`` (bicubic). ``include_mirrors`` appends their 100 mirror images (indices 100..199).
     ``channels=3`` repeats the gray channel. ``images`` is ``uint8`` ``(N, size, size, C)``."""
 
-    def __init__(self, size: int = 32, channels: int = 1, include_mirrors: bool = False) -> None:
+    def __init__(self, size: int = 33, channels: int = 1, include_mirrors: bool = False) -> None:
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels}")
         faces = _skimage().lfw_subset()[:100]  # the first 100 are faces, the rest are not
@@ -160,7 +160,7 @@ class LFWSubset(Dataset):
         return _uint8_to_tensor(self.images[i])
 
 
-def astronaut_face(size: int = 64, channels: int = 3) -> torch.Tensor:
+def astronaut_face(size: int = 65, channels: int = 3) -> torch.Tensor:
     """A square crop of the face in ``skimage.data.astronaut()`` (Eileen Collins, public domain):
     ``(channels, size, size)`` in ``[-1, 1]``, hair to chin, roughly centred like the aligned
     CelebA crops."""
@@ -223,7 +223,7 @@ class ImageFolder(Dataset):
     (``uint8`` ``(N, size, size, C)``) once; otherwise images are read on access.
     """
 
-    def __init__(self, root: str | os.PathLike, size: int = 64, channels: int = 3,
+    def __init__(self, root: str | os.PathLike, size: int = 65, channels: int = 3,
                  min_images: int = 1, batch_size: int | None = None, verify: bool = True,
                  preload: bool = False, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> None:
         self.root = Path(root).expanduser()
@@ -279,7 +279,7 @@ class CelebA(Dataset):
     warning).
     """
 
-    def __init__(self, root: str | os.PathLike | None = None, size: int = 64, channels: int = 3,
+    def __init__(self, root: str | os.PathLike | None = None, size: int = 65, channels: int = 3,
                  min_images: int = 1, batch_size: int | None = None, verify: bool = False,
                  max_images: int | None = None) -> None:
         root = Path(root).expanduser() if root is not None else data_dir() / "celeba"
@@ -361,7 +361,7 @@ class LFWPeople(Dataset):
     ``python -m symgan.data fetch lfw`` (scikit-learn verifies the archive's SHA-256).
     ``targets`` holds the person index of each image, ``target_names`` their names."""
 
-    def __init__(self, size: int = 64, channels: int = 3, min_faces_per_person: int = 0,
+    def __init__(self, size: int = 65, channels: int = 3, min_faces_per_person: int = 0,
                  download: bool = False, data_home: str | os.PathLike | None = None) -> None:
         try:
             from sklearn.datasets import fetch_lfw_people
@@ -410,7 +410,7 @@ class LSUNBedrooms(Dataset):
     export has 3,033,042). An image that fails to decode is replaced by the next one, with one
     warning; ``verify=True`` decodes every value up front and drops the bad ones (slow)."""
 
-    def __init__(self, lmdb_path: str | os.PathLike | None = None, size: int = 64,
+    def __init__(self, lmdb_path: str | os.PathLike | None = None, size: int = 65,
                  channels: int = 3, max_images: int | None = None, min_images: int = 1,
                  batch_size: int | None = None, verify: bool = False) -> None:
         try:

@@ -465,7 +465,7 @@ def render_batch(
     return out
 
 
-def render(identity: FaceIdentity | dict, yaw: float, size: int = 64, channels: int = 3,
+def render(identity: FaceIdentity | dict, yaw: float, size: int = 65, channels: int = 3,
            ss: int | None = None) -> np.ndarray:
     """Render one identity at ``yaw`` degrees: ``uint8`` ``(size, size, channels)``."""
     d = identity.as_dict() if isinstance(identity, FaceIdentity) else identity
@@ -486,7 +486,7 @@ class SynthFaces(Dataset):
     stored under the data directory as ``.npy``, keyed by every parameter that changes them.
     """
 
-    def __init__(self, size: int = 32, n: int = 10000, channels: int = 3, seed: int = 0,
+    def __init__(self, size: int = 33, n: int = 10000, channels: int = 3, seed: int = 0,
                  yaw_range: float = 45.0, cache: bool = True, with_labels: bool = False) -> None:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")

@@ -308,7 +308,7 @@ class SynthRooms(Dataset):
     ``(n, size, size, channels)``; ``params`` holds each scene's parameters (struct of arrays,
     ``params["mirror"]`` says which scenes were mirrored). Cached like :class:`SynthFaces`."""
 
-    def __init__(self, size: int = 32, n: int = 10000, channels: int = 3, seed: int = 0,
+    def __init__(self, size: int = 33, n: int = 10000, channels: int = 3, seed: int = 0,
                  cache: bool = True) -> None:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
