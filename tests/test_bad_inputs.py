@@ -39,14 +39,7 @@ from symgan.train import Trainer, load_or_train
 NO_CUDA = not torch.cuda.is_available()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _scratch(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("scratch")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SYMGAN_DATA", str(root / "data"))
-        mp.setenv("SYMGAN_RUNS", str(root / "runs"))
-        mp.setenv("SYMGAN_SCALE", "smoke")
-        yield root
+pytestmark = pytest.mark.usefixtures("scratch_dirs")
 
 
 def names(message: str, name: str) -> bool:

@@ -11,15 +11,7 @@ import pytest
 
 from symgan.__main__ import main
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _scratch_dirs(tmp_path_factory: pytest.TempPathFactory):
-    """Data caches and runs in a scratch folder (inherited by subprocesses), never the repository."""
-    root = tmp_path_factory.mktemp("scratch")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SYMGAN_DATA", str(root / "data"))
-        mp.setenv("SYMGAN_RUNS", str(root / "runs"))
-        yield root
+pytestmark = pytest.mark.usefixtures("scratch_dirs")
 
 
 @pytest.mark.parametrize("cmd", ["train", "sample", "evaluate", "results"])

@@ -48,16 +48,7 @@ from symgan.train import (
 CKPT = "checkpoint.safetensors"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _scratch(tmp_path_factory: pytest.TempPathFactory):
-    """Data and runs in scratch folders, for this module and its subprocesses."""
-    root = tmp_path_factory.mktemp("scratch")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SYMGAN_DATA", str(root / "data"))
-        mp.setenv("SYMGAN_RUNS", str(root / "runs"))
-        mp.setenv("SYMGAN_SCALE", "smoke")
-        mp.delenv("SYMGAN_DEBUG_STEP_SLEEP", raising=False)
-        yield root
+pytestmark = pytest.mark.usefixtures("scratch_dirs")
 
 
 def cfg(method: str = "zprime", **kw) -> TrainConfig:

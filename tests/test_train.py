@@ -20,15 +20,7 @@ from symgan.losses import symmetry_loss
 from symgan.symmetry import check_invariance, mirror
 from symgan.train import load_or_train, plot_log, train
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _scratch_dirs(tmp_path_factory: pytest.TempPathFactory):
-    """Data caches and runs in a scratch folder (inherited by subprocesses), never the repository."""
-    root = tmp_path_factory.mktemp("scratch")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SYMGAN_DATA", str(root / "data"))
-        mp.setenv("SYMGAN_RUNS", str(root / "runs"))
-        yield root
+pytestmark = pytest.mark.usefixtures("scratch_dirs")
 
 
 def _cfg(method: str, **kw) -> TrainConfig:
