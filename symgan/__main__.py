@@ -20,6 +20,7 @@ COMMANDS = {
     "results": "symgan.commands.results",
     "rotate": "symgan.commands.rotate",
     "rotation-study": "symgan.commands.rotation_study",
+    "pretrain": "symgan.commands.pretrain",
     "book": "symgan.commands.book",
 }
 

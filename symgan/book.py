@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .ema import calibrate_batchnorm
 from .scales import Scale, get_scale
 from .symmetry import mirror
 
@@ -181,28 +182,6 @@ def show_series(series: Tensor, t: Tensor | Sequence[float], title: str = "",
                      col_labels=[f"t={v:+.2f}" for v in tt],
                      xlabel="symmetry amount t (1: sample, 0: symmetric latent, -1: mirror latent)",
                      size=size)
-
-
-@torch.no_grad()
-def calibrate_batchnorm(model: nn.Module, inputs: Tensor, batch_size: int = 256) -> nn.Module:
-    """Set every BatchNorm's running statistics to the exact mean/variance over ``inputs``.
-
-    An untrained (or freshly loaded) model's running statistics are ``0``/``1`` and its eval-mode
-    images are meaningless; one pass with cumulative averaging (``momentum=None``) fixes that.
-    Returns ``model`` in eval mode. Mirror equivariance is unaffected: statistics over a set of
-    latents and over their mirror latents are the same.
-    """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    for i in range(0, inputs.shape[0], batch_size):
-        model(inputs[i : i + batch_size])
-    for m, mom in zip(bns, saved, strict=True):
-        m.momentum = mom
-    return model.eval()
 
 
 TRAINED_MODES = ("no", "if-cached", "yes")

@@ -438,7 +438,8 @@ def check_shapes(cfg: Any, tensors: dict[str, torch.Tensor], path: Any = "") -> 
 
 def load_models(path: str | os.PathLike, expect: dict[str, Any] | None = None, kind: str | None = None):
     """``(G, D, config, meta)`` from a checkpoint (a file, or a run folder holding
-    ``checkpoint.safetensors``), in eval mode on the CPU.
+    ``checkpoint.safetensors``), in eval mode on the CPU. ``G`` is the averaged generator
+    (``E.*``, :mod:`symgan.ema`) when the checkpoint holds one.
 
     ``expect``: fields of the config (e.g. :meth:`symgan.config.TrainConfig.model_dict`, plus
     ``method``, ``alpha``...) the checkpoint must match. ``kind``: ``"training"`` refuses a
@@ -461,6 +462,7 @@ def load_models(path: str | os.PathLike, expect: dict[str, Any] | None = None, k
         check_model_config(stored, expect, path)
     check_shapes(cfg, tensors, path)
     G, D = cfg.build_models()
-    load_module(G, tensors, "G", path)
+    # a training checkpoint's averaged generator (E.*) is the one to draw with
+    load_module(G, tensors, "E" if any(k.startswith("E.") for k in tensors) else "G", path)
     load_module(D, tensors, "D", path)
     return G.eval(), D.eval(), cfg, meta

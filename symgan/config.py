@@ -36,7 +36,7 @@ from .checks import check_bool, check_choice, check_float, check_int
 from .geometry import check_geometry
 from .scales import Scale, get_scale
 
-__all__ = ["Method", "METHODS", "METHOD_NAMES", "TrainConfig", "get_method"]
+__all__ = ["Method", "METHODS", "METHOD_NAMES", "MODEL_VERSION", "TrainConfig", "get_method"]
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,19 @@ def get_method(name: str) -> Method:
     return METHODS[name]
 
 
-# Fields that change the trained weights. The run-directory key hashes only these, so changing
-# the device, output folder, logging or progress bar reuses a cached run.
+# Fields that change the trained weights. The run-directory key hashes only these (and
+# MODEL_VERSION), so changing the device, output folder, logging, progress bar or the time guard
+# reuses a cached run.
 _KEY_FIELDS = (
     "method", "arch", "symmetric_d", "encoding", "alpha", "sym_reduction", "data", "n_train",
     "data_seed", "img_size", "channels", "z_dim", "n_anti", "width", "geometry", "batch_size",
-    "max_steps", "time_budget_s", "lr", "beta1", "beta2", "seed",
+    "max_steps", "lr", "beta1", "beta2", "ema", "seed",
 )
+
+#: Version of the code that turns a config into weights (models, training step, data). Part of
+#: every run key: bump it when a change to that code would give other weights for the same
+#: config, so no cached run or shipped file of the old code is taken for the new one.
+MODEL_VERSION = 3
 
 
 @dataclass
@@ -87,7 +93,11 @@ class TrainConfig:
     ``arch``/``symmetric_d``/``encoding``/``alpha`` default to the method's values (``None``
     means "from the method"). Budgets: training stops at ``max_steps`` or when
     ``time_budget_s`` seconds of training have passed (``None``: no time limit), whichever
-    comes first. ``batch_size`` is per process under ``torchrun``.
+    comes first (the scales use ``max_steps`` as the budget and the time only as a guard).
+    ``ema``: decay of the averaged generator used for sampling (:mod:`symgan.ema`; ``0``: none).
+    ``snapshot_every``: every that many steps, keep the averaged generator's weights in
+    ``snapshots/`` of the run folder (for quality-against-steps curves; ``0``: never).
+    ``batch_size`` is per process under ``torchrun``.
     """
 
     method: str = "zprime"
@@ -111,12 +121,14 @@ class TrainConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    ema: float = 0.999
     seed: int = 0
     device: str = "auto"
     amp: bool = False
     out_dir: str | None = None
     sample_every: int = 500
     checkpoint_every: int = 250
+    snapshot_every: int = 0
     log_every: int = 10
     n_sample: int = 64
     progress: bool = True
@@ -149,12 +161,14 @@ class TrainConfig:
         kw: dict[str, Any] = dict(
             method=method, data=s.face_data, n_train=s.n_train, img_size=s.img_size,
             geometry=s.geometry, width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,
-            time_budget_s=s.time_budget_s, amp=s.amp, scale=s.name,
+            time_budget_s=s.time_budget_s, amp=s.amp, ema=s.ema, scale=s.name,
         )
         if s.name == "smoke":
             kw.update(sample_every=20, checkpoint_every=20, log_every=5, n_sample=16)
+        if s.name == "cpu":
+            kw.update(snapshot_every=500)
         if s.name == "gpu":
-            kw.update(sample_every=1000, checkpoint_every=1000, log_every=50)
+            kw.update(sample_every=1000, checkpoint_every=1000, snapshot_every=2500, log_every=50)
         if "img_size" in overrides and "geometry" not in overrides:
             kw["geometry"] = None  # a size of the other geometry picks that geometry
         elif overrides.get("geometry") == "dcgan" and "img_size" not in overrides:
@@ -174,7 +188,7 @@ class TrainConfig:
     def key_dict(self) -> dict[str, Any]:
         """The fields that change the trained weights (see ``_KEY_FIELDS``)."""
         d = self.to_dict()
-        return {k: d[k] for k in _KEY_FIELDS}
+        return {**{k: d[k] for k in _KEY_FIELDS}, "model_version": MODEL_VERSION}
 
     def key(self) -> str:
         """A 12-hex-digit hash of :meth:`key_dict`: the cache key of :func:`symgan.train.load_or_train`."""
@@ -244,6 +258,7 @@ def _check_config(c: TrainConfig) -> None:
     c.lr = check_float("lr", c.lr, 0.0, lo_open=True)
     c.beta1 = check_float("beta1", c.beta1, 0.0, 1.0, hi_open=True)
     c.beta2 = check_float("beta2", c.beta2, 0.0, 1.0, hi_open=True)
+    c.ema = check_float("ema", c.ema, 0.0, 1.0, hi_open=True)
     c.seed = check_int("seed", c.seed, 0, 2**32 - 1)
     c.device = check_device(c.device)
     c.amp = check_bool("amp", c.amp)
@@ -253,6 +268,7 @@ def _check_config(c: TrainConfig) -> None:
         c.out_dir = os.fspath(c.out_dir)  # a Path would not survive the JSON of a checkpoint
     c.sample_every = check_int("sample_every", c.sample_every, 0, 10**9)
     c.checkpoint_every = check_int("checkpoint_every", c.checkpoint_every, 0, 10**9)
+    c.snapshot_every = check_int("snapshot_every", c.snapshot_every, 0, 10**9)
     c.log_every = check_int("log_every", c.log_every, 1, 10**9)
     c.n_sample = check_int("n_sample", c.n_sample, 1, 4096)
     c.progress = check_bool("progress", c.progress)

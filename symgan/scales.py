@@ -26,8 +26,11 @@ __all__ = ["SCALES", "Scale", "resolve_scale", "get_scale"]
 
 @dataclass(frozen=True)
 class Scale:
-    """Defaults of one scale. Budgets are per training run: wall clock *and* steps, because a
-    noisy CPU machine stalls now and then and a run must still end on time."""
+    """Defaults of one scale. A training run's budget is ``max_steps`` steps, so the same config
+    and seed give the same weights on any CPU, however loaded; ``time_budget_s`` is only a guard
+    against a stalled machine: a run that reaches it stops with a loud warning and records
+    ``stop_reason="time budget"``. ``ema``: the decay of the generator's weight average used
+    for sampling (:mod:`symgan.ema`)."""
 
     name: str
     img_size: int
@@ -40,6 +43,7 @@ class Scale:
     room_data: str
     n_train: int
     amp: bool
+    ema: float
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,9 +62,11 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "smoke": Scale("smoke", 17, "paper", 8, 16, 40, 30.0, "synthfaces", "synthrooms", 512, False),
-    "cpu": Scale("cpu", 33, "paper", 32, 64, 4000, 150.0, "synthfaces", "synthrooms", 10000, False),
-    "gpu": Scale("gpu", 65, "paper", 64, 128, 30000, None, "celeba", "lsun_bedroom", 202599, True),
+    "smoke": Scale("smoke", 17, "paper", 8, 16, 40, 120.0, "synthfaces", "synthrooms", 512, False, 0.9),
+    "cpu": Scale("cpu", 33, "paper", 32, 64, 5000, 3600.0, "synthfaces", "synthrooms", 10000, False,
+                 0.999),
+    "gpu": Scale("gpu", 65, "paper", 64, 128, 30000, None, "celeba", "lsun_bedroom", 202599, True,
+                 0.9995),
 }
 
 

@@ -11,8 +11,14 @@ trainer's own, seeded from ``config.seed`` (and the rank under ``torchrun``); th
 global RNGs, both optimisers and the step go into every checkpoint, so a run killed at any step
 and resumed ends with the same weights (bit for bit on CPU) as an uninterrupted one.
 
-Budgets: ``max_steps`` and ``time_budget_s`` (training seconds, summed over resumes), whichever
-comes first: a noisy shared CPU stalls now and then and a chapter must still end on time.
+Budget: ``max_steps`` steps, so a config and seed give the same weights on any CPU however loaded.
+``time_budget_s`` (training seconds, summed over resumes) is a guard for a stalled machine: a
+run that reaches it stops early with a :class:`RunWarning` and records ``stop_reason="time
+budget"`` in its checkpoint and ``summary.json``.
+
+Sampling weights: after every generator step the trainer updates an exponential moving average
+of G (``config.ema``, :mod:`symgan.ema`); the checkpoint holds it as ``E.*`` with BatchNorm
+statistics calibrated for it, and :func:`load_or_train` returns it as ``.generator``.
 
 Runs survive their environment: a run folder is locked while a trainer uses it (:class:`RunLock`),
 Ctrl-C and SIGTERM stop at a step boundary after writing a checkpoint
@@ -25,6 +31,7 @@ Chapters: ``book/05_symmetric_discriminator``, ``book/06_loss_baselines_and_face
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import json
 import math
@@ -62,6 +69,7 @@ from .checkpoint import (
 from .checks import NonFiniteError
 from .config import TrainConfig
 from .device import auto_device, get_rng_state, seed_everything, set_rng_state
+from .ema import calibrate_generator, ema_decay, update_ema
 from .losses import d_loss_fake, d_loss_real, g_loss, symmetry_loss
 
 __all__ = [
@@ -370,6 +378,9 @@ class Trainer:
         self.G, self.D = config.build_models()  # same seed on every rank: same initial weights
         self.G.to(self.device)
         self.D.to(self.device)
+        self.G_ema: nn.Module | None = None
+        if config.ema > 0:
+            self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
         betas = (config.beta1, config.beta2)
         self.optG = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.optD = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
@@ -389,6 +400,8 @@ class Trainer:
 
     def state(self, finished: bool = False) -> tuple[dict[str, Tensor], dict[str, Any]]:
         tensors = {**module_tensors(self.G, "G"), **module_tensors(self.D, "D")}
+        if self.G_ema is not None:
+            tensors.update(module_tensors(self.G_ema, "E"))
         tg, jg = optimizer_to_tensors(self.optG, "optG")
         td, jd = optimizer_to_tensors(self.optD, "optD")
         rng_t, rng_j = get_rng_state()
@@ -413,6 +426,7 @@ class Trainer:
             if bad:  # never overwrite the last good checkpoint with broken weights
                 raise TrainingDiverged(f"non-finite weights ({bad[:3]}) at step {self.step}; "
                                        f"kept the last good checkpoint {self.ckpt_path}")
+            self._calibrate_ema()
             tensors, meta = self.state(finished)
             try:
                 save_checkpoint(self.ckpt_path, tensors, meta)
@@ -443,6 +457,10 @@ class Trainer:
         check_shapes(stored, tensors, path)
         load_module(self.G, tensors, "G", path)
         load_module(self.D, tensors, "D", path)
+        if self.G_ema is not None:
+            if not any(k.startswith("E.") for k in tensors):
+                raise CheckpointError(f"{path}: no averaged generator (E.*) although ema={self.cfg.ema}")
+            load_module(self.G_ema, tensors, "E", path)
         optimizer_from_tensors(self.optG, tensors, meta["optG"], "optG", path)
         optimizer_from_tensors(self.optD, tensors, meta["optD"], "optD", path)
         try:
@@ -494,6 +512,35 @@ class Trainer:
             out["loss_sym"] = sym.detach()
         return out
 
+    # the averaged generator -------------------------------------------------------------------
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to draw with: the weight average when there is one, else G."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def _calibrate_ema(self) -> None:
+        """BatchNorm statistics of the average, measured on fixed latents: a pure function of
+        its weights, so a resumed run saves exactly what an uninterrupted one does."""
+        if self.G_ema is not None:
+            calibrate_generator(self.G_ema, n=1024, seed=self.cfg.seed + 54321)
+
+    def save_snapshot(self) -> Path | None:
+        """The averaged generator at this step, ``snapshots/step_<step>.safetensors`` (rank 0;
+        a file that cannot be written is a :class:`RunWarning`)."""
+        if self.rank != 0:
+            return None
+        self._calibrate_ema()
+        p = self.run_dir / "snapshots" / f"step_{self.step:06d}.safetensors"
+        meta = {"config": self.cfg.to_dict(), "key": self.cfg.key(), "step": self.step,
+                "elapsed_s": self.elapsed, "snapshot": True, "torch": torch.__version__}
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(p, module_tensors(self.sampler, "G"), meta)
+        except OSError as e:
+            self._warn(f"could not write the snapshot {p} ({e}); training goes on")
+            return None
+        return p
+
     # samples and logs ---------------------------------------------------------------------------
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -507,10 +554,12 @@ class Trainer:
             return None
         from .images import save_image
 
-        was = self.G.training
-        self.G.eval()
-        x = self.G(self.fixed_z).float().cpu()
-        self.G.train(was)
+        self._calibrate_ema()
+        G = self.sampler
+        was = G.training
+        G.eval()
+        x = G(self.fixed_z).float().cpu()
+        G.train(was)
         p = self.run_dir / "samples" / f"{name}.png"
         try:
             save_image(x, p, nrow=8)
@@ -685,6 +734,9 @@ class Trainer:
                 self._stop_if_signalled(rows)
                 if cfg.time_budget_s is not None and self.elapsed >= cfg.time_budget_s:
                     self.stop_reason = "time budget"
+                    self._warn(f"{cfg.method}: the time guard of {cfg.time_budget_s:g} s stopped training at "
+                               f"step {self.step} of {cfg.max_steps}: these weights are NOT those of the "
+                               "config's step budget (a slow or stalled machine); run again to resume")
                     break
                 real = batches.next()
                 z = (torch.rand(cfg.batch_size, cfg.z_dim, generator=self.latent_gen) * 2 - 1).to(self.device)
@@ -692,6 +744,8 @@ class Trainer:
                     real = real * float("nan")
                 try:
                     out = self.train_step(G, D, real, z)
+                    if self.G_ema is not None:
+                        update_ema(self.G_ema, self.G, ema_decay(self.step, cfg.ema))
                 except NonFiniteError as e:
                     self.stop_reason = "diverged"
                     raise TrainingDiverged(f"{cfg.method}: non-finite values at step {self.step + 1} ({e}); "
@@ -724,6 +778,8 @@ class Trainer:
                     self.save()
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.save_samples(f"step_{self.step:06d}")
+                if cfg.snapshot_every and self.step % cfg.snapshot_every == 0:
+                    self.save_snapshot()
         finally:
             bar.close()
             if self.stop_reason == "diverged":
@@ -761,7 +817,8 @@ class Trainer:
     def _result(self) -> TrainResult:
         self.G.eval()
         self.D.eval()
-        return TrainResult(self.G, self.D, self.cfg, read_log(self._log_file()), self._info(), self.run_dir)
+        self._calibrate_ema()
+        return TrainResult(self.sampler.eval(), self.D, self.cfg, read_log(self._log_file()), self._info(), self.run_dir)
 
 
 def train(config: TrainConfig, run_dir: str | os.PathLike | None = None, resume: bool = True) -> TrainResult:
@@ -806,10 +863,13 @@ def load_or_train(
     sha256: str | None = None,
     root: str | os.PathLike | None = None,
     train_if_missing: bool = True,
+    pretrained: bool = True,
 ) -> TrainResult:
     """The trained models of ``config``: loaded when a checkpoint exists, else trained and saved.
 
-    Looks, in order, at ``path`` (a checkpoint file or run folder), ``url`` (downloaded into the
+    Looks, in order, at ``path`` (a checkpoint file or run folder), the weights shipped in
+    :mod:`symgan.pretrained` (when ``pretrained``: matched by the config's run key, checked
+    against the manifest's SHA-256), ``url`` (downloaded into the
     run folder only once it verifies against ``sha256`` and loads; a cached copy is checked
     against ``sha256`` on every call and fetched again if it differs), then the run folder
     :func:`run_folder` (``root/config.run_name()``, ``root`` defaulting to :func:`runs_dir`; the
@@ -846,6 +906,15 @@ def load_or_train(
                 _fetch_checkpoint(url, src, sha256, expect)
         finally:
             lock.release()
+    elif pretrained:
+        from .pretrained import find
+
+        hit = find(config)
+        if hit is not None:
+            G, D, cfg, meta = load_models(hit[0], expect=expect, kind="training")
+            info = {k: meta.get(k) for k in ("step", "elapsed_s", "stop_reason", "key")}
+            info.update(checkpoint=str(hit[0]), loaded=True, pretrained=True)
+            return TrainResult(G, D, cfg, hit[1].get("log", []), info, hit[0].parent)
     if src is not None:
         G, D, cfg, meta = load_models(src, expect=expect, kind="training")
         info = {k: meta.get(k) for k in ("step", "elapsed_s", "stop_reason", "key")}

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .book import calibrate_batchnorm
+from .ema import calibrate_batchnorm
 from .generators import ARCHS, Generator
 from .latent import sample_latent
 from .layers import export
