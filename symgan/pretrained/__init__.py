@@ -33,11 +33,14 @@ class PretrainedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Shipped:
-    """One shipped run: a method trained on the scale's ``faces`` or ``rooms`` data."""
+    """One shipped run: ``method`` trained on ``data`` (``"faces"`` / ``"rooms"``: the scale's
+    face / room dataset; anything else: a dataset name) with the scale's defaults and
+    ``overrides`` (pairs of :class:`~symgan.config.TrainConfig` fields and values)."""
 
     method: str
-    data: str  # "faces" or "rooms"
+    data: str
     chapters: str
+    overrides: tuple[tuple[str, Any], ...] = ()
 
 
 #: The runs that ship: the five face methods (chapters 3-6, 8, 9) and the room model (chapter 7).
@@ -60,9 +63,9 @@ def shipped_configs(scale: str = "cpu") -> dict[str, Any]:
     s = get_scale(scale)
     out = {}
     for item in SHIPPED:
-        data = s.face_data if item.data == "faces" else s.room_data
-        out[f"{item.method}-{item.data}"] = TrainConfig.from_scale(s, method=item.method, data=data,
-                                                                  progress=False)
+        data = {"faces": s.face_data, "rooms": s.room_data}.get(item.data, item.data)
+        out[f"{item.method}-{item.data}"] = TrainConfig.from_scale(
+            s, method=item.method, data=data, progress=False, **dict(item.overrides))
     return out
 
 
