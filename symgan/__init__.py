@@ -63,6 +63,7 @@ from .symmetry import (
     mirror,
     mirror_mse,
 )
+from .tiles import TileGenerator
 from .train import Trainer, TrainingDiverged, TrainResult, load_or_train, plot_log, runs_dir
 from .yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor
 
@@ -114,6 +115,7 @@ __all__ = [
     "Discriminator",
     "EquivarianceReport",
     "Generator",
+    "TileGenerator",
     "GEOMETRIES",
     "Geometry",
     "get_geometry",

@@ -21,6 +21,7 @@ COMMANDS = {
     "rotate": "symgan.commands.rotate",
     "rotation-study": "symgan.commands.rotation_study",
     "pretrain": "symgan.commands.pretrain",
+    "texture": "symgan.commands.texture",
     "book": "symgan.commands.book",
 }
 

@@ -12,6 +12,14 @@ method          generator   discriminator  encoding    alpha  why
 ``flip``        flip        symmetric      flip        0      paper 2.1.2 + 2.1.3
 ==============  ==========  =============  ==========  =====  ====================================
 
+Two more methods train texture generators (:mod:`symgan.tiles`, our reconstruction of the paper's
+tiling application; ``book/10_tileable_textures``): ``tile`` (a fully convolutional generator with
+circular padding: periodic, seamlessly tileable patches) and ``tile_plain`` (the same generator
+with zero padding, the control), both with the plain discriminator and ``alpha = 0``. Their
+configs use DC-GAN's geometry (16 / 32 / 64 px: a 4x4 latent map doubled ``L`` times), a flat
+latent of ``z_dim = 128`` (8 channels on 4x4 cells) and one-channel patches of the ``gravel``
+photograph unless told otherwise (:data:`TILE_DEFAULTS`, :meth:`TrainConfig.from_scale`).
+
 Discriminator choice: the paper presents the symmetric discriminator (2.1.3) as part of *its*
 framework and describes the baselines as "DC-GAN with a symmetric loss term", so the three
 DC-GAN rows keep DC-GAN's plain discriminator and only the two Symmetric-GAN rows use the
@@ -36,7 +44,8 @@ from .checks import check_bool, check_choice, check_float, check_int
 from .geometry import check_geometry
 from .scales import Scale, get_scale
 
-__all__ = ["Method", "METHODS", "METHOD_NAMES", "MODEL_VERSION", "TrainConfig", "get_method"]
+__all__ = ["Method", "METHODS", "METHOD_NAMES", "MODEL_VERSION", "TILE_DEFAULTS", "TILE_METHOD_NAMES",
+           "TrainConfig", "get_method"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,16 @@ METHODS: dict[str, Method] = {
     "zprime": Method("zprime", "zprime", True, "zprime", 0.0, "Symmetric GAN, z'"),
     "flip": Method("flip", "flip", True, "flip", 0.0, "Symmetric GAN, flip"),
 }
+#: The paper's five methods (chapter 6 and ``python -m symgan results`` compare them).
 METHOD_NAMES = tuple(METHODS)
+#: The texture methods (``book/10_tileable_textures``): not among :data:`METHOD_NAMES`, since
+#: they draw textures, not faces, and have no mirror latent.
+TILE_METHOD_NAMES = ("tile", "tile_plain")
+METHODS.update({
+    "tile": Method("tile", "tile", False, "tile", 0.0, "Tileable texture (circular padding)"),
+    "tile_plain": Method("tile_plain", "tile_plain", False, "tile_plain", 0.0,
+                         "Texture, zero padding (control)"),
+})
 
 
 def get_method(name: str) -> Method:
@@ -84,6 +102,13 @@ _KEY_FIELDS = (
 #: every run key: bump it when a change to that code would give other weights for the same
 #: config, so no cached run or shipped file of the old code is taken for the new one.
 MODEL_VERSION = 3
+
+#: The texture methods' defaults in :meth:`TrainConfig.from_scale` (``book/10_tileable_textures``):
+#: dataset (a grayscale photograph, hence one channel), flat latent size (8 channels on 4x4
+#: cells) and step budget per scale (``None``: the scale's). At the cpu scale 2500 steps were
+#: measured at about 11 minutes on one thread of a loaded 2-core machine (0.25 s a step).
+TILE_DEFAULTS: dict[str, Any] = {"data": "gravel", "channels": 1, "z_dim": 128,
+                                 "max_steps": {"smoke": None, "cpu": 2500, "gpu": None}}
 
 
 @dataclass
@@ -150,14 +175,22 @@ class TrainConfig:
         _check_config(self)
         # "paper" (5x5, odd sizes) or "dcgan" (4x4, even sizes); None: from img_size.
         self.geometry = check_geometry(self.img_size, self.geometry)[0]
+        if self.arch in _tile_archs():
+            _check_tile_config(self)
 
     @classmethod
     def from_scale(cls, scale: str | Scale | None = None, method: str = "zprime",
                    **overrides: Any) -> TrainConfig:
         """Defaults of a scale (:mod:`symgan.scales`: ``smoke``, ``cpu``, ``gpu``, or a
         :class:`~symgan.scales.Scale` such as ``get_scale("cpu").with_geometry("dcgan")``;
-        ``None`` reads ``$SYMGAN_SCALE``) for ``method``, then ``overrides`` (any field)."""
+        ``None`` reads ``$SYMGAN_SCALE``) for ``method``, then ``overrides`` (any field).
+
+        The texture methods (``tile``, ``tile_plain``) take the scale at DC-GAN's geometry
+        (16 / 32 / 64 px, whatever the geometry of ``scale``) and :data:`TILE_DEFAULTS`."""
         s = scale if isinstance(scale, Scale) else get_scale(scale)
+        tile = isinstance(method, str) and method in METHODS and METHODS[method].arch in _tile_archs()
+        if tile and "img_size" not in overrides:
+            s = s.with_geometry("dcgan")
         kw: dict[str, Any] = dict(
             method=method, data=s.face_data, n_train=s.n_train, img_size=s.img_size,
             geometry=s.geometry, width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,
@@ -171,8 +204,14 @@ class TrainConfig:
             kw.update(sample_every=1000, checkpoint_every=1000, snapshot_every=2500, log_every=50)
         if "img_size" in overrides and "geometry" not in overrides:
             kw["geometry"] = None  # a size of the other geometry picks that geometry
-        elif overrides.get("geometry") == "dcgan" and "img_size" not in overrides:
+        elif overrides.get("geometry") == "dcgan" and "img_size" not in overrides and not tile:
             kw["img_size"] = s.img_size - 1  # the scale's size in DC-GAN's geometry: 33 -> 32
+        if tile:
+            kw.update(data=TILE_DEFAULTS["data"], channels=TILE_DEFAULTS["channels"],
+                      z_dim=TILE_DEFAULTS["z_dim"])
+            steps = TILE_DEFAULTS["max_steps"].get(s.name)
+            if steps is not None:
+                kw["max_steps"] = steps
         kw.update(overrides)
         return cls(**kw)
 
@@ -211,6 +250,14 @@ class TrainConfig:
         from .discriminators import Discriminator
         from .generators import Generator
 
+        if self.arch in _tile_archs():
+            from .tiles import TileGenerator
+
+            G = TileGenerator(img_size=self.img_size, channels=self.channels, z_dim=self.z_dim,
+                              width=self.width, periodic=self.arch == "tile")
+            D = Discriminator(symmetric=bool(self.symmetric_d), img_size=self.img_size,
+                              channels=self.channels, width=self.width, geometry=self.geometry)
+            return G, D
         G = Generator(self.arch, img_size=self.img_size, channels=self.channels, z_dim=self.z_dim,
                       n_anti=self.n_anti, width=self.width, geometry=self.geometry,
                       encoding=self.encoding)
@@ -229,7 +276,7 @@ def _check_config(c: TrainConfig) -> None:
     from .latent import ENCODINGS
     from .scales import SCALES
 
-    check_choice("arch", c.arch, ARCHS)
+    check_choice("arch", c.arch, (*ARCHS, *_tile_archs()))
     c.symmetric_d = check_bool("symmetric_d", c.symmetric_d)
     if c.arch == "dcgan":
         check_choice("encoding", c.encoding, ENCODINGS)
@@ -280,3 +327,26 @@ def _check_config(c: TrainConfig) -> None:
         json.dumps(c.extra, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise TypeError(f"extra must hold JSON values (no NaN), got {c.extra!r}: {e}") from None
+
+
+def _tile_archs() -> tuple[str, ...]:
+    from .tiles import TILE_ARCHS
+
+    return TILE_ARCHS
+
+
+def _check_tile_config(c: TrainConfig) -> None:
+    """The texture generator's constraints (:class:`~symgan.tiles.TileGenerator`): DC-GAN's
+    geometry, a flat latent that is a map on 4x4 cells, and no symmetry loss (it has no mirror
+    latent)."""
+    from .tiles import CELLS
+
+    if c.geometry != "dcgan":
+        raise ValueError(f"arch={c.arch!r} draws images of 4 * 2^L px (DC-GAN's geometry: 16, 32, "
+                         f"64, ...), got img_size={c.img_size} with geometry {c.geometry!r}")
+    if c.z_dim % (CELLS * CELLS):
+        raise ValueError(f"arch={c.arch!r} needs z_dim a multiple of {CELLS * CELLS} (a latent map "
+                         f"on {CELLS}x{CELLS} cells), got {c.z_dim}")
+    if c.alpha:
+        raise ValueError(f"arch={c.arch!r} has no mirror latent, so the symmetry loss cannot apply: "
+                         f"alpha must be 0, got {c.alpha}")

@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 from .real import CelebA, ImageFolder, LFWPeople, LFWSubset, LSUNBedrooms
 from .synthfaces import SynthFaces
 from .synthrooms import SynthRooms
+from .textures import TexturePatches
 
 __all__ = ["get_dataset", "DATASETS"]
 
@@ -20,21 +21,40 @@ def _folder(size: int, channels: int, root: Any = None, **kw: Any) -> Dataset:
     return ImageFolder(root, size, channels, **kw)
 
 
+def _sized(cls: type) -> Callable[..., Dataset]:
+    """The factory of a dataset class whose constructor takes ``size=`` and ``channels=``."""
+
+    def make(size: int, channels: int, **kw: Any) -> Dataset:
+        return cls(size=size, channels=channels, **kw)
+
+    make.__name__ = make.__qualname__ = f"make_{cls.__name__}"
+    return make
+
+
+def _texture(name: str) -> Callable[..., Dataset]:
+    """The factory of the texture patches of ``name`` (:mod:`symgan.data.textures`)."""
+
+    def make(size: int, channels: int, **kw: Any) -> Dataset:
+        return TexturePatches(name, size=size, channels=channels, **kw)
+
+    make.__name__ = make.__qualname__ = f"make_{name}_patches"
+    return make
+
+
 #: name -> (factory(size, channels, **kwargs), one-line description)
 DATASETS: dict[str, tuple[Callable[..., Dataset], str]] = {
-    "synthfaces": (lambda size, channels, **kw: SynthFaces(size=size, channels=channels, **kw),
+    "synthfaces": (_sized(SynthFaces),
                    "procedural 3D faces with yaw labels (offline, default at smoke/cpu scale)"),
-    "synthrooms": (lambda size, channels, **kw: SynthRooms(size=size, channels=channels, **kw),
-                   "procedural bedrooms, mirror-invariant distribution (offline)"),
-    "lfw_subset": (lambda size, channels, **kw: LFWSubset(size=size, channels=channels, **kw),
-                   "the 100 real LFW faces shipped with scikit-image"),
-    "celeba": (lambda size, channels, **kw: CelebA(size=size, channels=channels, **kw),
-               "CelebA aligned faces (img_align_celeba.zip)"),
-    "lfw": (lambda size, channels, **kw: LFWPeople(size=size, channels=channels, **kw),
-            "Labeled Faces in the Wild via scikit-learn"),
-    "lsun_bedroom": (lambda size, channels, **kw: LSUNBedrooms(size=size, channels=channels, **kw),
-                     "LSUN bedrooms, lmdb export"),
+    "synthrooms": (_sized(SynthRooms), "procedural bedrooms, mirror-invariant distribution (offline)"),
+    "lfw_subset": (_sized(LFWSubset), "the 100 real LFW faces shipped with scikit-image"),
+    "celeba": (_sized(CelebA), "CelebA aligned faces (img_align_celeba.zip)"),
+    "lfw": (_sized(LFWPeople), "Labeled Faces in the Wild via scikit-learn"),
+    "lsun_bedroom": (_sized(LSUNBedrooms), "LSUN bedrooms, lmdb export"),
     "folder": (_folder, "any folder of images (root=...)"),
+    "brick": (_texture("brick"), "random patches of scikit-image's brick wall photo (texture, offline)"),
+    "grass": (_texture("grass"), "random patches of scikit-image's grass photo (texture, offline)"),
+    "gravel": (_texture("gravel"), "random patches of scikit-image's gravel photo (texture, offline)"),
+    "plaid": (_texture("plaid"), "random patches of a procedural colour plaid of known period (offline)"),
 }
 
 

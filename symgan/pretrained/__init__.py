@@ -51,6 +51,7 @@ SHIPPED: tuple[Shipped, ...] = (
     Shipped("flip", "faces", "4, 6, 9"),
     Shipped("zprime", "rooms", "7"),
     Shipped("dcgan", "faces", "1, 5, 6"),
+    Shipped("tile", "gravel", "10"),
 )
 
 
