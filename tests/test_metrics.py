@@ -80,6 +80,23 @@ def test_spearman() -> None:
     assert spearman(torch.stack([t, -t]), t).tolist() == pytest.approx([1.0, -1.0])
 
 
+@pytest.mark.parametrize("levels", [3, 6, 1000])  # many ties, some, almost none
+def test_spearman_matches_scipy_with_ties(levels: int) -> None:
+    """Average ranks for ties, as scipy.stats.spearmanr; rows are independent series against
+    one shared ``y``. Where scipy returns NaN (a constant row) the package returns 0."""
+    from scipy.stats import spearmanr
+
+    g = torch.Generator().manual_seed(levels)
+    x = torch.randint(0, levels, (40, 9), generator=g).double()
+    y = torch.randint(0, levels, (9,), generator=g).double()
+    x[0] = 2.0  # a constant row
+    ours = spearman(x, y)
+    assert ours.shape == (40,) and ours[0] == 0
+    ref = [spearmanr(row.numpy(), y.numpy()).statistic for row in x[1:]]
+    assert ours[1:].tolist() == pytest.approx(ref, abs=1e-12)
+    assert float(spearman(x[1], y)) == pytest.approx(ref[0], abs=1e-12)  # 1-d input too
+
+
 def test_yaw_and_summary() -> None:
     reg = YawRegressor(16, 3).eval()  # untrained: shapes and the exact zero at t = 0 only
     G = _G("flip")
