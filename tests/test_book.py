@@ -1,8 +1,10 @@
-"""The book: structure of every chapter, nbval at smoke scale, the HTML build, and Chromium.
+"""The book: structure of every chapter, every chapter executed once at smoke scale, the HTML
+build of those executed notebooks, and Chromium.
 
-nbval runs each chapter in its own pytest subprocess (``--nbval-lax``: a cell fails only by
-raising, e.g. a self-check ``assert``). The HTML build runs once per session (fixture
-``built_book``) and the Chromium tests reuse it. Everything runs at ``SYMGAN_SCALE=smoke``.
+One session fixture (``executed_book``) runs ``python -m symgan book --scale smoke --out``
+(papermill) on every chapter listed in ``_toc.yml``, then builds the HTML from the executed
+notebooks without executing them again; the per-chapter, HTML and Chromium tests all read it.
+Those tests are marked ``slow`` (``-m "not slow"`` leaves them out) and share one xdist group.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -20,7 +25,11 @@ from symgan.commands.book import chapters, find_chromium, render_page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapters(ROOT)
-SMOKE_ENV = dict(os.environ, SYMGAN_SCALE="smoke", PYTHONHASHSEED="0")
+
+
+def _smoke_env() -> dict[str, str]:
+    """The environment at call time (the session's data and runs folders), at smoke scale."""
+    return dict(os.environ, SYMGAN_SCALE="smoke", PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
 
 
 def _jupyter_book() -> str:
@@ -116,27 +125,83 @@ def test_no_words_about_how_the_work_is_organised():
     assert not hits, hits
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
-def test_chapter_nbval_smoke(nb_path: Path):
-    r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-         "--nbval-cell-timeout=600", str(nb_path.relative_to(ROOT))],
-        cwd=ROOT, env=SMOKE_ENV, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+@dataclass
+class ExecutedBook:
+    """Every chapter executed once at smoke scale and the HTML book built from those notebooks."""
+
+    notebooks: Path  # executed copies, one per chapter (papermill output, also on failure)
+    # chapter file name -> its command's result
+    results: dict[str, subprocess.CompletedProcess] = field(repr=False)
+    html: Path  # .../_build/html
+    build: subprocess.CompletedProcess = field(repr=False)
 
 
-def test_book_command_papermill(tmp_path: Path):
-    out = tmp_path / "executed"
-    r = subprocess.run(
+def _execute_chapter(nb: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "symgan", "book", "--scale", "smoke", "--out", str(out),
-         "--chapters", "01_"], cwd=ROOT, env=SMOKE_ENV, capture_output=True, text=True,
+         "--chapters", nb.name], cwd=ROOT, env=_smoke_env(), capture_output=True, text=True,
+        timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def executed_book(isolated_dirs: Path, tmp_path_factory) -> ExecutedBook:
+    """Execute every chapter once with ``python -m symgan book --scale smoke --out`` (papermill:
+    ``scale`` injected into the parameters cell), two chapters at a time (each kernel uses one
+    thread), the largest first; then build the HTML with jupyter-book from a copy of the book
+    whose notebooks are the executed ones and whose ``_config.yml`` turns execution off, so no
+    chapter runs twice. Chapters share the session's runs folder: a model one chapter trains,
+    the next loads (``load_or_train`` waits on a run another process is training)."""
+    base = tmp_path_factory.mktemp("book")
+    executed = base / "executed"
+    largest_first = sorted(CHAPTERS, key=lambda p: -len(json.loads(p.read_text())["cells"]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip([p.name for p in largest_first],
+                           pool.map(lambda nb: _execute_chapter(nb, executed), largest_first),
+                           strict=True))
+    src = base / "src"
+    shutil.copytree(ROOT / "book", src / "book",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
+    shutil.copy2(ROOT / "_toc.yml", src / "_toc.yml")
+    config = (ROOT / "_config.yml").read_text()
+    assert "execute_notebooks: force" in config, "the test expects _config.yml to execute"
+    (src / "_config.yml").write_text(config.replace("execute_notebooks: force",
+                                                    'execute_notebooks: "off"'))
+    for nb in CHAPTERS:
+        if (executed / nb.name).is_file():
+            shutil.copy2(executed / nb.name, src / nb.relative_to(ROOT))
+    build = subprocess.run(
+        [_jupyter_book(), "build", "--all", "-W", "--keep-going", "--path-output",
+         str(base / "jb"), str(src)], cwd=src, env=_smoke_env(), capture_output=True, text=True,
         timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    nb = json.loads((out / "01_introduction.ipynb").read_text())
-    injected = [c for c in nb["cells"]
-                if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
-    assert injected and "scale = \"smoke\"" in "".join(injected[0]["source"])
+    return ExecutedBook(executed, results, base / "jb" / "_build" / "html", build)
+
+
+def _tail(r: subprocess.CompletedProcess) -> str:
+    return r.stdout[-6000:] + r.stderr[-3000:]
+
+
+def _errors(nb: dict) -> list[str]:
+    return [f"{o['ename']}: {o['evalue']}" for c in nb["cells"] for o in c.get("outputs", [])
+            if o.get("output_type") == "error"]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_runs_at_smoke_scale(executed_book: ExecutedBook, nb_path: Path):
+    """The chapter's command exits 0 and every code cell ran, with ``scale = "smoke"`` injected
+    into the parameters and no error output (a chapter's self-checks are ``assert`` cells)."""
+    r = executed_book.results[nb_path.name]
+    out = executed_book.notebooks / nb_path.name
+    nb = json.loads(out.read_text()) if out.is_file() else {"cells": []}
+    assert r.returncode == 0 and not _errors(nb), f"{_errors(nb)}\n{_tail(r)}"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    injected = [c for c in code if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and 'scale = "smoke"' in "".join(injected[0]["source"])
+    params = [k for k, c in enumerate(code) if "parameters" in c["metadata"].get("tags", [])]
+    assert code[params[0] + 1] is injected[0], "parameters injected right after the defaults"
+    not_run = [k for k, c in enumerate(code) if c.get("execution_count") is None]
+    assert not not_run, f"code cells {not_run} did not run"
 
 
 def test_book_command_rejects_unknown_scale():
@@ -146,25 +211,27 @@ def test_book_command_rejects_unknown_scale():
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """Build the whole book once at smoke scale; returns ``.../_build/html``."""
-    out = tmp_path_factory.mktemp("jb")
-    r = subprocess.run(
-        [_jupyter_book(), "build", "--all", "-W", "--keep-going", "--path-output", str(out), "."],
-        cwd=ROOT, env=SMOKE_ENV, capture_output=True, text=True, timeout=1200)
-    if r.returncode != 0:
-        pytest.fail("jupyter-book build failed:\n" + r.stdout[-8000:] + r.stderr[-4000:])
-    return out / "_build" / "html"
+def built_book(executed_book: ExecutedBook) -> Path:
+    """The HTML book (``.../_build/html``) of the executed chapters; fails if the build did."""
+    if executed_book.build.returncode != 0:
+        pytest.fail("jupyter-book build failed:\n" + _tail(executed_book.build))
+    return executed_book.html
 
 
 @pytest.mark.slow
-def test_book_builds_with_all_chapters(built_book: Path):
-    for nb in CHAPTERS:
-        page = built_book / "book" / (nb.stem + ".html")
+@pytest.mark.xdist_group("book")
+def test_book_builds_with_all_chapters(built_book: Path, executed_book: ExecutedBook):
+    for nb_path in CHAPTERS:
+        page = built_book / "book" / (nb_path.stem + ".html")
         assert page.is_file(), f"missing page {page}"
         html = page.read_text()
-        assert "Traceback" not in html and "Error" not in html.split("cell_output")[-1][:0]
+        assert "Traceback" not in html and 'class="output traceback' not in html, page.name
         assert "colab.research.google.com" in html
+        # every code cell that printed or drew something has its output on the page
+        nb = json.loads((executed_book.notebooks / nb_path.name).read_text())
+        shown = [c for c in nb["cells"] if c["cell_type"] == "code" and c.get("outputs")
+                 and not {"remove-output", "remove-cell"} & set(c["metadata"].get("tags", []))]
+        assert html.count('class="cell_output') == len(shown) > 0, page.name
     assert (built_book / "index.html").is_file()
     # widget and MathJax JavaScript is served locally, never from a CDN
     page9 = (built_book / "book" / "09_latent_explorer.html").read_text()
@@ -182,6 +249,7 @@ needs_chromium = pytest.mark.skipif(find_chromium() is None,
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")
 @needs_chromium
 def test_widget_renders_offline_in_chromium(built_book: Path, tmp_path: Path):
     dom = render_page(built_book / "book" / "09_latent_explorer.html", tmp_path / "09.png")
@@ -193,6 +261,7 @@ def test_widget_renders_offline_in_chromium(built_book: Path, tmp_path: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")
 @needs_chromium
 @pytest.mark.parametrize("stem", ["02_symmetric_kernels", "05_symmetric_discriminator",
                                   "06_loss_baselines_and_faces"])
@@ -204,6 +273,7 @@ def test_figures_and_math_render_in_chromium(built_book: Path, stem: str):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")
 @needs_chromium
 def test_solutions_are_collapsed_and_citations_resolve_in_chromium(built_book: Path):
     dom = render_page(built_book / "book" / "06_loss_baselines_and_faces.html")
