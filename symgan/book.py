@@ -193,7 +193,8 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
 
     ``trained``: ``"no"`` (a fresh generator), ``"if-cached"`` (the checkpoint that
     :func:`symgan.train.load_or_train` keeps for ``TrainConfig.from_scale(scale, method)``, if
-    one exists, else a fresh one: never trains), ``"yes"`` (``load_or_train``: load or train
+    one exists, or the weights shipped in :mod:`symgan.pretrained`, else a fresh one: never
+    trains), ``"yes"`` (``load_or_train``: load or train
     now). A fresh generator gets its BatchNorm statistics calibrated on 512 random latents
     (:func:`calibrate_batchnorm`). Returned in eval mode on the CPU. ``scale``: a name, or the
     :class:`~symgan.scales.Scale` that :func:`setup_chapter` returned (its geometry is kept).
@@ -211,15 +212,21 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
             if trained == "yes":
                 raise
         else:
+            from .pretrained import find
+
             tc = TrainConfig.from_scale(cfg, method=method, progress=False)
             ckpt = runs_dir() / tc.run_name() / CHECKPOINT
-            if trained == "yes" or ckpt.is_file():
+            if trained == "yes" or ckpt.is_file() or find(tc) is not None:
                 res = load_or_train(tc, path=ckpt) if ckpt.is_file() else load_or_train(tc)
                 step = res.info.get("step")
-                how = "loaded" if res.info.get("loaded") else "trained"
+                if res.info.get("pretrained"):
+                    where = f"the weights shipped with symgan ({Path(res.info['checkpoint']).name})"
+                else:
+                    how = "loaded" if res.info.get("loaded") else "trained"
+                    where = f"{how} from runs/{Path(res.run_dir).name}"
                 return res.generator.cpu().eval(), (
-                    f"a {method} generator {how} from runs/{Path(res.run_dir).name} "
-                    f"({step} training steps at scale {cfg.name!r})")
+                    f"the {method} generator, {where}: {step} training steps at scale {cfg.name!r}, "
+                    "weight average")
     arch = method if method in ("dcgan", "zprime", "flip") else get_method_arch(method)
     torch.manual_seed(seed)
     G = Generator(arch, img_size=cfg.img_size, width=cfg.width)
@@ -231,45 +238,52 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
 
 
 def is_cached(config) -> bool:
-    """Whether :func:`symgan.train.load_or_train` finds a checkpoint for ``config`` (a
-    :class:`~symgan.config.TrainConfig`) in ``runs_dir()``, so loads (or, if that run was
-    interrupted, resumes) instead of training from scratch."""
+    """Whether :func:`symgan.train.load_or_train` finds weights for ``config`` (a
+    :class:`~symgan.config.TrainConfig`) without training from scratch: shipped in
+    :mod:`symgan.pretrained`, or a checkpoint in ``runs_dir()`` (loaded, or resumed if that run
+    was interrupted)."""
+    return _source(config) != "train"
+
+
+def _source(config) -> str:
+    from .pretrained import find
     from .train import CHECKPOINT, runs_dir
 
-    return (runs_dir() / config.run_name() / CHECKPOINT).is_file()
+    if (runs_dir() / config.run_name() / CHECKPOINT).is_file():
+        return "runs"
+    return "shipped" if find(config) is not None else "train"
 
 
 def training_plan(configs: Sequence) -> str:
-    """A Markdown table saying, for each :class:`~symgan.config.TrainConfig`, whether
-    :func:`symgan.train.load_or_train` will load it (a checkpoint exists in ``runs_dir()``) or
-    train it now, and the budget of one run: ``max_steps`` steps or ``time_budget_s`` seconds of
-    training, whichever ends first. Chapters print it before they call ``load_or_train``."""
+    """A Markdown table saying, for each :class:`~symgan.config.TrainConfig`, where
+    :func:`symgan.train.load_or_train` takes it from: the weights shipped with the package, a
+    checkpoint in ``runs_dir()``, or a training run now (``max_steps`` steps; ``time_budget_s``
+    is only a guard). Chapters print it before they call ``load_or_train``."""
     rows = []
     for c in configs:
-        cap = f"{c.max_steps} steps" + (f" or {c.time_budget_s:.0f} s" if c.time_budget_s else "")
-        now = "load from the cache (seconds)" if is_cached(c) else f"train now: {cap}"
+        src = _source(c)
+        guard = f", time guard {c.time_budget_s:.0f} s" if c.time_budget_s else ""
+        now = {"shipped": "load the weights shipped with symgan (seconds)",
+               "runs": "load from runs/ (seconds)"}.get(src, f"train now: {c.max_steps} steps{guard}")
         rows.append((c.method, f"{c.img_size}x{c.img_size} {c.data}", now, c.run_name()))
-    return markdown_table(["method", "images", "this run of the chapter", "run folder in runs/"], rows)
+    return markdown_table(["method", "images", "this run of the chapter", "run name"], rows)
 
 
 def training_budget_table(n_runs: int) -> str:
     """A Markdown table of what ``n_runs`` training runs cost at each scale of
-    :data:`symgan.scales.SCALES`: steps and time cap per run, and the worst case for all of them
-    (``n_runs`` times the cap; a run stops at whichever of the two limits comes first)."""
+    :data:`symgan.scales.SCALES`: the step budget per run and the time guard (a run that
+    reaches it stops early with a warning)."""
     from .scales import SCALES
 
     if n_runs < 1:
         raise ValueError(f"n_runs must be >= 1, got {n_runs}")
     rows = []
     for s in SCALES.values():
-        if s.time_budget_s is None:
-            cap, total = "none", f"{n_runs} x {s.max_steps} steps, no time cap"
-        else:
-            cap = f"{s.time_budget_s:.0f} s"
-            total = f"at most {n_runs * s.time_budget_s / 60:.1f} min"
-        rows.append((s.name, f"{s.img_size}x{s.img_size}", s.max_steps, cap, total))
-    return markdown_table(["scale", "images", "steps per run", "time cap per run",
-                           f"{n_runs} run{'s' if n_runs > 1 else ''}: longest possible training"], rows)
+        guard = "none" if s.time_budget_s is None else f"{s.time_budget_s:.0f} s"
+        rows.append((s.name, f"{s.img_size}x{s.img_size}", s.max_steps, guard,
+                     f"{n_runs} x {s.max_steps} steps"))
+    return markdown_table(["scale", "images", "steps per run", "time guard per run",
+                           f"{n_runs} run{'s' if n_runs > 1 else ''}"], rows)
 
 
 def get_method_arch(method: str) -> str:

@@ -262,11 +262,14 @@ def _check_rng(js: Any, path: Any) -> None:
 
 
 def checkpoint_kind(meta: dict[str, Any]) -> str:
-    """``"training"`` (a run's checkpoint: models, optimisers, RNG states), ``"fit_and_tune"``
-    (a FitAndTune result: one image's tuned generator and latent) or ``"plain"`` (anything else
-    :func:`save_checkpoint` wrote)."""
+    """``"training"`` (a run's checkpoint: models, optimisers, RNG states), ``"weights"`` (a
+    run's models only, ``weights_only: true``: the shipped files of :mod:`symgan.pretrained`;
+    ``snapshot: true``: the averaged generator a run keeps every ``snapshot_every`` steps), ``"fit_and_tune"`` (a FitAndTune result: one image's tuned
+    generator and latent) or ``"plain"`` (anything else :func:`save_checkpoint` wrote)."""
     if "fit_and_tune" in meta:
         return "fit_and_tune"
+    if "config" in meta and (meta.get("weights_only") is True or meta.get("snapshot") is True):
+        return "weights"
     if "config" in meta:
         return "training"
     return "plain"
@@ -303,11 +306,13 @@ def parse_meta(raw: str, path: Any = "") -> dict[str, Any]:
         return meta
     if not _is_num(meta.get("elapsed_s"), 0.0):
         raise _fail(path, f"elapsed_s must be a finite number >= 0, got {meta.get('elapsed_s')!r}")
-    if not isinstance(meta.get("finished"), bool):
-        raise _fail(path, f"finished must be true or false, got {meta.get('finished')!r}")
     for k in ("stop_reason", "key", "torch"):
         if k in meta and not (isinstance(meta[k], str) and len(meta[k]) <= 200):
             raise _fail(path, f"{k} must be a string of at most 200 characters")
+    if kind == "weights":
+        return meta
+    if not isinstance(meta.get("finished"), bool):
+        raise _fail(path, f"finished must be true or false, got {meta.get('finished')!r}")
     if not _is_int(meta.get("world_size", 1), 1, 1 << 16):
         raise _fail(path, f"world_size must be an integer in [1, 65536], got {meta.get('world_size')!r}")
     _check_optimizer(meta.get("optG"), "optG", path)
@@ -443,7 +448,8 @@ def load_models(path: str | os.PathLike, expect: dict[str, Any] | None = None, k
 
     ``expect``: fields of the config (e.g. :meth:`symgan.config.TrainConfig.model_dict`, plus
     ``method``, ``alpha``...) the checkpoint must match. ``kind``: ``"training"`` refuses a
-    FitAndTune result (one image's tuned generator), ``None`` accepts both kinds. Every stored
+    FitAndTune result (one image's tuned generator) and accepts a run's checkpoint or its
+    weights-only export, ``None`` accepts all three. Every stored
     tensor's shape is checked against the config before any model is built.
     """
     path = Path(path)
@@ -453,7 +459,7 @@ def load_models(path: str | os.PathLike, expect: dict[str, Any] | None = None, k
     found = checkpoint_kind(meta)
     if found == "plain":
         raise CheckpointError(f"{path}: not a training checkpoint (no config in its metadata)")
-    if kind == "training" and found != "training":
+    if kind == "training" and found not in ("training", "weights"):
         raise CheckpointError(f"{path} is a FitAndTune result (a generator tuned to one image), "
                               "not a training checkpoint")
     cfg = config_from_meta(meta, path)

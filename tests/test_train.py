@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from symgan.checkpoint import CheckpointError, load_checkpoint
-from symgan.config import METHODS, TrainConfig
+from symgan.config import METHOD_NAMES, METHODS, TrainConfig
 from symgan.generators import mirror_errors
 from symgan.losses import symmetry_loss
 from symgan.symmetry import check_invariance, mirror
@@ -30,7 +30,8 @@ def _cfg(method: str, **kw) -> TrainConfig:
 
 
 def test_methods_table() -> None:
-    assert set(METHODS) == {"dcgan", "dcgan_soft", "dcgan_strong", "zprime", "flip"}
+    assert set(METHOD_NAMES) == {"dcgan", "dcgan_soft", "dcgan_strong", "zprime", "flip"}  # the paper's
+    assert set(METHODS) - set(METHOD_NAMES) == {"tile", "tile_plain"}  # textures (chapter 10)
     c = _cfg("dcgan_strong")
     assert (c.arch, c.symmetric_d, c.alpha, c.encoding) == ("dcgan", False, 100.0, "zprime")
     c = _cfg("flip")

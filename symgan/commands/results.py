@@ -79,7 +79,7 @@ def _checks(summaries: dict, ref: float) -> list[str]:
     return out
 
 
-def _sample_quality(results: dict, data, n: int) -> dict:
+def sample_quality(results: dict, data, n: int) -> dict:
     """FID/KID of ``n`` samples of each generator (eval mode, fixed latents) against ``n`` training
     images, plus ``n`` *other* training images against the same ``n``: the value a perfect
     generator would get at this ``n`` (FID is biased upward for small ``n``)."""
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{m}: measured", flush=True)
     z = fixed_latents(args.n_z, first.z_dim, 0)
     label = {m: METHODS[m].label for m in results}
-    quality = _sample_quality(results, data, args.fid) if args.fid else {}
+    quality = sample_quality(results, data, args.fid) if args.fid else {}
 
     # Fig. 9 and 10: series and averaged series, 3 latents per method.
     for name, fn in (("series", lambda s: s), ("averaged", averaged_series)):

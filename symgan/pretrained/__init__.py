@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FOLDER", "MANIFEST", "SHIPPED", "Shipped", "shipped_configs", "manifest", "find",
-           "PretrainedError"]
+__all__ = ["FOLDER", "MANIFEST", "SHIPPED", "RETRAIN", "Shipped", "shipped_configs", "manifest",
+           "find", "load", "PretrainedError"]
 
 FOLDER = Path(__file__).resolve().parent
 MANIFEST = FOLDER / "manifest.json"
@@ -43,7 +43,8 @@ class Shipped:
     overrides: tuple[tuple[str, Any], ...] = ()
 
 
-#: The runs that ship: the five face methods (chapters 3-6, 8, 9) and the room model (chapter 7).
+#: The runs that ship: the five face methods (chapters 1, 3-6, 8, 9), the room model (chapter 7),
+#: and the texture generator with its zero-padded control (chapter 10).
 SHIPPED: tuple[Shipped, ...] = (
     Shipped("zprime", "faces", "3, 5, 6, 8, 9"),
     Shipped("dcgan_soft", "faces", "6"),
@@ -52,6 +53,7 @@ SHIPPED: tuple[Shipped, ...] = (
     Shipped("zprime", "rooms", "7"),
     Shipped("dcgan", "faces", "1, 5, 6"),
     Shipped("tile", "gravel", "10"),
+    Shipped("tile_plain", "gravel", "10"),
 )
 
 
@@ -91,11 +93,41 @@ def find(config: Any) -> tuple[Path, dict[str, Any]] | None:
         path = FOLDER / name
         if not path.is_file():
             raise PretrainedError(f"the manifest lists {name} for this config but {path} is missing; "
-                                  "reinstall symgan or run `python -m symgan pretrain`")
+                                  f"reinstall symgan or retrain with `{RETRAIN}`")
         digest = file_digest(path)
         if digest != entry.get("sha256"):
             raise PretrainedError(f"{path}: SHA-256 {digest} differs from the manifest's "
                                   f"{entry.get('sha256')}; the file was altered. Reinstall symgan or "
-                                  "run `python -m symgan pretrain`")
+                                  f"retrain with `{RETRAIN}`")
         return path, entry
     return None
+
+
+RETRAIN = "python -m symgan pretrain --scale cpu --jobs 2"
+
+
+def load(name: str, scale: str = "cpu"):
+    """``(G, D, config, entry)`` of the shipped run ``name`` (e.g. ``"zprime-faces"``): the
+    averaged generator and the discriminator, eval mode, CPU. :class:`PretrainedError`, saying
+    how to retrain, when the file is missing, altered, or no longer fits the models (the model
+    code changed since it was trained)."""
+    from ..checkpoint import CheckpointError, load_models
+
+    configs = shipped_configs(scale)
+    if name not in configs:
+        raise ValueError(f"unknown shipped run {name!r}: expected one of {list(configs)}")
+    cfg = configs[name]
+    hit = find(cfg)
+    if hit is None:
+        listed = [e.get("name") for e in manifest().get("files", {}).values()]
+        stale = " (the manifest has an entry of that name for another config: the config or "\
+                "MODEL_VERSION changed since)" if name in listed else ""
+        raise PretrainedError(f"no shipped weights for {name} at scale {scale!r}{stale}; "
+                              f"retrain them with `{RETRAIN}`")
+    try:
+        G, D, stored, _ = load_models(hit[0], expect=cfg.model_dict(), kind="training")
+    except CheckpointError as e:
+        raise PretrainedError(f"the shipped weights of {name} no longer load into the models (the "
+                              f"model code changed since they were trained): {e}. Retrain them with "
+                              f"`{RETRAIN}`") from e
+    return G, D, stored, hit[1]

@@ -1,0 +1,134 @@
+"""Export finished training runs into :mod:`symgan.pretrained` and measure them for the manifest.
+
+Used by ``python -m symgan pretrain``; nothing here trains.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import pretrained as pkg
+
+__all__ = ["export_runs", "exactness", "LOG_EVERY"]
+
+#: The manifest keeps every ``LOG_EVERY``-th row of a run's log (the loss curves of the book).
+LOG_EVERY = 50
+
+
+@torch.no_grad()
+def exactness(G: torch.nn.Module, D: torch.nn.Module, n: int = 64, seed: int = 0) -> dict[str, float]:
+    """The exactness of a model pair on ``n`` fixed latents (eval mode), in float32 and float64.
+    Mirror-structured generators: ``G_mirror`` = ``max |G(zN) - M G(z)|`` and ``G_symmetric``
+    = ``max |G(z_sym) - M G(z_sym)|`` (:func:`symgan.generators.mirror_errors`), and
+    ``D_mirror`` = ``max |D(M x) - D(x)|`` on those images; texture generators (no mirror
+    latent): ``G_tiling`` and ``G_shift`` (:func:`symgan.tiles.tiling_error`,
+    :func:`symgan.tiles.shift_error`) on 16 of them. The tests recompute them from the shipped
+    file."""
+    import copy
+
+    from ..generators import mirror_errors
+    from ..metrics import fixed_latents
+    from ..symmetry import mirror
+
+    z = fixed_latents(n, G.z_dim, seed)
+    out = {}
+    if not hasattr(G, "mirror_latent"):  # a texture generator: its structure is the torus
+        from ..tiles import shift_error, tiling_error
+
+        for name, dtype in (("float32", torch.float32), ("float64", torch.float64)):
+            g = copy.deepcopy(G).to(dtype).eval()
+            out[f"G_tiling_{name}"] = tiling_error(g, z[:16].to(dtype))
+            out[f"G_shift_{name}"] = shift_error(g, z[:16].to(dtype))
+        return out
+    for name, dtype in (("float32", torch.float32), ("float64", torch.float64)):
+        g = copy.deepcopy(G).to(dtype).eval()
+        e = mirror_errors(g, z.to(dtype))
+        out[f"G_mirror_{name}"], out[f"G_symmetric_{name}"] = e["mirror"], e["symmetric"]
+    x = G.eval()(z)
+    out["D_mirror_float32"] = (D.eval()(mirror(x)) - D(x)).abs().max().item()
+    return out
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _quality(runs: dict[str, Any], n: int) -> dict[str, Any]:
+    """FID/KID of each run at ``n`` against its own training data (:func:`sample_quality`)."""
+    from ..commands.results import sample_quality
+    from ..train import load_training_images
+
+    out: dict[str, Any] = {}
+    by_data: dict[str, list[str]] = {}
+    for name, r in runs.items():
+        by_data.setdefault(r.config.data, []).append(name)
+    for names in by_data.values():
+        data = load_training_images(runs[names[0]].config)
+        q = sample_quality({k: runs[k] for k in names}, data[: 2 * n], n)
+        for k in names:
+            if k in q:
+                out[k] = {**q[k], "floor_fid": q["real (other training images)"]["fid"], "n": n}
+    return out
+
+
+def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: str = "") -> dict[str, Any]:
+    """Copy the averaged generator and the discriminator of each finished run of ``configs``
+    (``name -> TrainConfig``, as :func:`symgan.pretrained.shipped_configs`) into
+    ``symgan/pretrained/<run name>.safetensors`` and rewrite its ``manifest.json`` entry; entries
+    of other runs are kept, a previous file of the same shipped name is removed. Returns the
+    manifest."""
+    from ..checkpoint import load_models, module_tensors, save_checkpoint
+    from ..data.fetch import file_digest
+    from ..train import load_or_train, read_log, run_folder
+
+    chapters = {f"{s.method}-{s.data}": s.chapters for s in pkg.SHIPPED}
+    runs = {}
+    for name, cfg in configs.items():
+        runs[name] = load_or_train(cfg, pretrained=False, train_if_missing=False)
+        if runs[name].info.get("step") != cfg.max_steps:
+            raise RuntimeError(f"{name}: the run stopped at step {runs[name].info.get('step')} of "
+                               f"{cfg.max_steps} ({runs[name].info.get('stop_reason')}); not exported")
+    quality = _quality(runs, fid_n) if fid_n else {}
+    man = pkg.manifest()
+    files = man.setdefault("files", {})
+    for name, cfg in configs.items():
+        run = run_folder(cfg)
+        G, D, _, meta = load_models(run, kind="training")
+        fname = f"{cfg.run_name()}.safetensors"
+        for old in [f for f, e in files.items() if e.get("name") == name and f != fname]:
+            (pkg.FOLDER / old).unlink(missing_ok=True)
+            del files[old]
+        out_meta = {"config": cfg.to_dict(), "key": cfg.key(), "step": meta["step"],
+                    "elapsed_s": meta["elapsed_s"], "stop_reason": meta.get("stop_reason", ""),
+                    "torch": meta.get("torch", torch.__version__), "pretrained": name,
+                    "weights_only": True}
+        path = pkg.FOLDER / fname
+        save_checkpoint(path, {**module_tensors(G, "G"), **module_tensors(D, "D")}, out_meta)
+        log = [r for r in read_log(run) if int(r["step"]) % LOG_EVERY == 0]
+        files[fname] = {
+            "name": name, "method": cfg.method, "data": cfg.data, "scale": scale,
+            "chapters": chapters.get(name, ""), "key": cfg.key(), "config": cfg.to_dict(),
+            "steps": meta["step"], "training_seconds": round(float(meta["elapsed_s"]), 1),
+            "stop_reason": meta.get("stop_reason", ""), "torch": out_meta["torch"],
+            "sha256": file_digest(path), "bytes": path.stat().st_size,
+            "command": f"python -m symgan pretrain --scale {scale} --only {name}",
+            "metrics": {"exactness": exactness(G, D), **({"quality": quality[name]} if name in quality else {})},
+            "log": log,
+        }
+        print(f"pretrain: exported {name} -> {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    man.update(format=1, exported=time.strftime("%Y-%m-%d"), machine=platform.machine(),
+               command=command or f"python -m symgan pretrain --scale {scale}")
+    _write_json(pkg.MANIFEST, man)
+    return man
