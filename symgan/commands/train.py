@@ -17,13 +17,14 @@ import sys
 
 from . import float_arg, int_arg
 
-HELP = "train one of the five methods (dcgan, dcgan_soft, dcgan_strong, zprime, flip)"
+HELP = "train one of the five methods (dcgan, dcgan_soft, dcgan_strong, zprime, flip) or a texture generator"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..config import METHOD_NAMES
+    from ..config import METHODS
 
-    p.add_argument("--method", default="zprime", choices=METHOD_NAMES)
+    p.add_argument("--method", default="zprime", choices=list(METHODS),
+                   help="one of the paper's five methods, or tile / tile_plain (textures)")
     p.add_argument("--scale", default=None, help="smoke, cpu or gpu (default: $SYMGAN_SCALE or cpu)")
     p.add_argument("--out", default=None, help="run folder (default: runs/<method>-<data>-<size>px-<hash>)")
     p.add_argument("--data", default=None, help="dataset name (default: the scale's face data)")

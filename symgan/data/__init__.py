@@ -1,5 +1,5 @@
-"""Datasets for symgan: procedural faces and bedrooms (offline), the scikit-image LFW subset,
-and loaders for CelebA, LFW, LSUN bedrooms and image folders. All items are float tensors
+"""Datasets for symgan: procedural faces and bedrooms (offline), texture patches, the
+scikit-image LFW subset, and loaders for CelebA, LFW, LSUN bedrooms and image folders. All items are float tensors
 ``(C, H, W)`` in ``[-1, 1]``; :func:`get_dataset` is the single entry point."""
 
 from .cache import data_dir
@@ -19,6 +19,7 @@ from .real import (
 from .registry import DATASETS, get_dataset
 from .synthfaces import FaceIdentity, SynthFaces, render, render_batch, sample_identities
 from .synthrooms import SynthRooms, render_rooms, sample_rooms
+from .textures import TexturePatches
 
 __all__ = [
     "CelebA",
@@ -32,6 +33,7 @@ __all__ = [
     "LSUNBedrooms",
     "SynthFaces",
     "SynthRooms",
+    "TexturePatches",
     "astronaut_face",
     "data_dir",
     "fetch",
