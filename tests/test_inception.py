@@ -118,16 +118,16 @@ def test_fid_kid_end_to_end_takes_float_or_uint8(net: InceptionFeatures) -> None
         fid_kid(a[:1], b, net=net)
 
 
-def test_results_sample_quality_section(shared_inception: InceptionFeatures) -> None:
+def test_resultssample_quality_section(shared_inception: InceptionFeatures) -> None:
     """``python -m symgan results --fid N``: one row per method plus the real-vs-real floor."""
     from types import SimpleNamespace
 
-    from symgan.commands.results import _quality_lines, _sample_quality
+    from symgan.commands.results import _quality_lines, sample_quality
     from symgan.generators import Generator
 
     data = _faces(8, 30)
     runs = {"zprime": SimpleNamespace(generator=Generator("zprime", 16, 3, width=8).train())}
-    q = _sample_quality(runs, data, 4)
+    q = sample_quality(runs, data, 4)
     assert runs["zprime"].generator.training  # restored
     assert q["n"] == 4 and q["real (other training images)"]["n_fake"] == 4
     # An untrained generator is far from the data; other real images are close.
@@ -135,4 +135,4 @@ def test_results_sample_quality_section(shared_inception: InceptionFeatures) -> 
     lines = _quality_lines(q, {"zprime": "Symmetric GAN, z'"})
     assert sum(line.startswith("| Symmetric GAN, z'") for line in lines) == 1
     with pytest.raises(SystemExit, match="needs 16 training images"):
-        _sample_quality(runs, data, 8)
+        sample_quality(runs, data, 8)
