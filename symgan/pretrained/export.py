@@ -17,10 +17,12 @@ import torch
 
 from .. import pretrained as pkg
 
-__all__ = ["export_runs", "exactness", "LOG_EVERY"]
+__all__ = ["export_runs", "exactness", "quality_curve", "LOG_EVERY", "CURVE_RUNS"]
 
 #: The manifest keeps every ``LOG_EVERY``-th row of a run's log (the loss curves of the book).
 LOG_EVERY = 50
+#: Runs whose snapshots are measured for the quality-against-steps curve of the results page.
+CURVE_RUNS = ("zprime-faces",)
 
 
 @torch.no_grad()
@@ -55,6 +57,45 @@ def exactness(G: torch.nn.Module, D: torch.nn.Module, n: int = 64, seed: int = 0
     x = G.eval()(z)
     out["D_mirror_float32"] = (D.eval()(mirror(x)) - D(x)).abs().max().item()
     return out
+
+
+def _load_snapshot(path: Path) -> tuple[torch.nn.Module, int]:
+    """The averaged generator a run saved at one step (eval mode) and that step."""
+    from ..checkpoint import config_from_meta, load_checkpoint, load_module
+
+    tensors, meta = load_checkpoint(path)
+    G, _ = config_from_meta(meta, path).build_models()
+    load_module(G, tensors, "G", path)
+    return G.eval(), int(meta["step"])
+
+
+@torch.no_grad()
+def quality_curve(cfg: Any, n: int, n_z: int = 32) -> list[dict[str, float]]:
+    """FID at ``n`` (against ``n`` training images) and the yaw of the series (``n_z`` fixed
+    latents, :func:`symgan.metrics.yaw_along_series`) of every snapshot of the run of ``cfg``
+    (``snapshots/step_*.safetensors``, written every ``snapshot_every`` steps): how quality
+    grows with training steps."""
+    from ..inception import InceptionFeatures
+    from ..metrics import fid_kid_from_features, fixed_latents, inception_features, yaw_along_series
+    from ..train import load_training_images, run_folder
+
+    snaps = sorted((run_folder(cfg) / "snapshots").glob("step_*.safetensors"))
+    if not snaps:
+        return []
+    net = InceptionFeatures()
+    real = inception_features(load_training_images(cfg)[:n], net)
+    z, zy = fixed_latents(n, cfg.z_dim, 1), fixed_latents(n_z, cfg.z_dim, 0)
+    rows = []
+    for p in snaps:
+        G, step = _load_snapshot(p)
+        fake = torch.cat([G(zb) for zb in z.split(256)])
+        q = fid_kid_from_features(real, inception_features(fake, net))
+        y = yaw_along_series(G, zy)
+        rows.append({"step": step, "fid": q["fid"], "kid": q["kid"], "yaw_swing": y["swing"],
+                     "yaw_spearman_abs": y["spearman_abs"]})
+        print(f"pretrain: curve {cfg.method} step {step}: FID {q['fid']:.1f}, yaw swing {y['swing']:.1f}",
+              flush=True)
+    return rows
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -125,6 +166,7 @@ def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: 
             "sha256": file_digest(path), "bytes": path.stat().st_size,
             "command": f"python -m symgan pretrain --scale {scale} --only {name}",
             "metrics": {"exactness": exactness(G, D), **({"quality": quality[name]} if name in quality else {})},
+            "curve": quality_curve(cfg, fid_n) if fid_n and name in CURVE_RUNS else [],
             "log": log,
         }
         print(f"pretrain: exported {name} -> {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
