@@ -10,7 +10,8 @@ negated (the same symmetry), brightness/contrast/colour jitter and noise so that
 does not depend on the renderer's exact colours (generated faces are never exact renders).
 
 Weights are cached in the data directory as safetensors (never pickle), keyed by every training
-parameter.
+parameter; the regressor of the cpu scale (33 px, the default parameters) ships in
+:mod:`symgan.pretrained` and is loaded from there (SHA-256 checked) without training.
 """
 
 from __future__ import annotations
@@ -116,8 +117,12 @@ def _params(img_size, channels, n_train, seed, epochs, batch_size, lr) -> dict:
             "renderer": RENDERER_VERSION, "version": _VERSION}
 
 
+def _weights_name(params: dict) -> str:
+    return f"yaw-{param_hash(params)}.safetensors"
+
+
 def _weights_path(params: dict) -> Path:
-    return data_dir() / "models" / f"yaw-{param_hash(params)}.safetensors"
+    return data_dir() / "models" / _weights_name(params)
 
 
 def train_yaw_regressor(
@@ -191,9 +196,17 @@ def train_yaw_regressor(
 def load_yaw_regressor(img_size: int = 33, channels: int = 3, n_train: int = 5000, seed: int = 0,
                        epochs: int = 20, batch_size: int = 64, lr: float = 2e-3,
                        verbose: bool = False, threads: int | None = 1) -> YawRegressor:
-    """The cached regressor for these parameters, training it first (about a minute at 32 px on
-    a CPU) when there is none. Returned in eval mode."""
+    """The regressor for these parameters: shipped with symgan (:mod:`symgan.pretrained`), else
+    cached in the data directory, else trained first (about a minute at 33 px on a CPU) and
+    cached. Returned in eval mode."""
+    from .pretrained import find_file
+
     params = _params(img_size, channels, n_train, seed, epochs, batch_size, lr)
+    shipped = find_file(_weights_name(params))
+    if shipped is not None:
+        model = YawRegressor(img_size, channels)
+        model.load_state_dict(load_file(str(shipped[0])))
+        return model.eval()
     path = _weights_path(params)
     if path.exists():
         model = YawRegressor(img_size, channels)

@@ -166,3 +166,25 @@ def test_the_wheel_carries_the_shipped_weights(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     want = {f"symgan/pretrained/{f}" for f in manifest()["files"]} | {"symgan/pretrained/manifest.json"}
     assert want <= names, sorted(want - names)
+
+
+def test_the_shipped_yaw_regressor_loads_without_training(isolated_dirs: Path) -> None:
+    import os
+
+    from symgan.pretrained import SHIPPED_YAW, find_file
+    from symgan.yaw import load_yaw_regressor
+
+    models = Path(os.environ["SYMGAN_DATA"]) / "models"
+    before = set(models.glob("yaw-*")) if models.exists() else set()
+    for name, kw in SHIPPED_YAW.items():
+        entries = [f for f, e in manifest()["files"].items() if e["name"] == name]
+        assert entries, f"the manifest has no {name}; retrain with `{pkg.RETRAIN}`"
+        path, e = find_file(entries[0])
+        assert e["metrics"]["held_out"]["mae"] < 3.0, e["metrics"]
+        model = load_yaw_regressor(**kw)
+        from safetensors.torch import load_file
+
+        for k, v in load_file(str(path)).items():
+            assert torch.equal(model.state_dict()[k], v), k
+    after = set(models.glob("yaw-*")) if models.exists() else set()
+    assert after == before  # nothing trained, nothing cached

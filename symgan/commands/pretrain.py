@@ -48,34 +48,55 @@ def _train_one(config_dict: dict, threads: int) -> tuple[str, int, float, str]:
         str(res.info.get("stop_reason", ""))
 
 
-def selected(scale: str, only: list[str] | None) -> dict:
-    from ..pretrained import shipped_configs
+def _train_yaw(kwargs: dict, threads: int) -> str:
+    """Train (or load the cached) yaw regressor in this worker process."""
+    from ..yaw import load_yaw_regressor
+
+    load_yaw_regressor(**kwargs, threads=threads)
+    return "ok"
+
+
+def selected(scale: str, only: list[str] | None) -> tuple[dict, list[str]]:
+    """The GAN runs (``name -> TrainConfig``) and the yaw regressors (names) to train."""
+    from ..pretrained import SHIPPED_YAW, shipped_configs
 
     configs = shipped_configs(scale)
+    yaws = list(SHIPPED_YAW) if scale == "cpu" else []
     if only:
-        unknown = [n for n in only if n not in configs]
+        unknown = [n for n in only if n not in configs and n not in SHIPPED_YAW]
         if unknown:
-            raise SystemExit(f"pretrain: unknown run(s) {unknown}: expected some of {list(configs)}")
-        configs = {n: configs[n] for n in only}
-    return configs
+            raise SystemExit(f"pretrain: unknown run(s) {unknown}: expected some of "
+                             f"{list(configs) + list(SHIPPED_YAW)}")
+        configs = {n: configs[n] for n in only if n in configs}
+        yaws = [n for n in only if n in SHIPPED_YAW]
+    return configs, yaws
 
 
 def run(args: argparse.Namespace) -> int:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    configs = selected(args.scale, args.only)
-    print(f"pretrain: {len(configs)} run(s) at scale {args.scale!r}, {args.jobs} job(s) x "
-          f"{args.threads} thread(s): {', '.join(configs)}", flush=True)
+    from ..pretrained import SHIPPED_YAW
+
+    configs, yaws = selected(args.scale, args.only)
+    print(f"pretrain: {len(configs) + len(yaws)} run(s) at scale {args.scale!r}, {args.jobs} job(s) x "
+          f"{args.threads} thread(s): {', '.join(list(configs) + yaws)}", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = {name: pool.submit(_train_one, cfg.to_dict(), args.threads) for name, cfg in configs.items()}
+        futures.update({name: pool.submit(_train_yaw, SHIPPED_YAW[name], args.threads) for name in yaws})
         for name, fut in futures.items():
-            run_name, step, secs, why = fut.result()
-            print(f"pretrain: {name}: {step} steps, {secs:.0f} s of training ({why}) in runs/{run_name}",
-                  flush=True)
+            res = fut.result()
+            if name in configs:
+                run_name, step, secs, why = res
+                print(f"pretrain: {name}: {step} steps, {secs:.0f} s of training ({why}) in runs/{run_name}",
+                      flush=True)
     if args.no_export:
         return 0
-    from ..pretrained.export import export_runs
+    from ..pretrained.export import export_runs, export_yaw
 
-    export_runs(configs, scale=args.scale, fid_n=args.fid, command=" ".join(["python -m symgan"] + sys.argv[1:]))
+    command = " ".join(["python -m symgan"] + sys.argv[1:])
+    if configs:
+        export_runs(configs, scale=args.scale, fid_n=args.fid, command=command)
+    if yaws:
+        export_yaw(yaws, scale=args.scale)
     return 0

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FOLDER", "MANIFEST", "SHIPPED", "RETRAIN", "Shipped", "shipped_configs", "manifest",
-           "find", "load", "PretrainedError"]
+__all__ = ["FOLDER", "MANIFEST", "SHIPPED", "SHIPPED_YAW", "RETRAIN", "Shipped", "shipped_configs",
+           "manifest", "find", "find_file", "load", "PretrainedError"]
 
 FOLDER = Path(__file__).resolve().parent
 MANIFEST = FOLDER / "manifest.json"
@@ -72,6 +72,11 @@ def shipped_configs(scale: str = "cpu") -> dict[str, Any]:
     return out
 
 
+#: The yaw regressors that ship (the instrument that measures head turns at the cpu scale):
+#: :func:`symgan.yaw.load_yaw_regressor` arguments, under the name ``yaw-<size>px``.
+SHIPPED_YAW: dict[str, dict[str, int]] = {"yaw-33px": {"img_size": 33, "channels": 3}}
+
+
 def manifest() -> dict[str, Any]:
     """The parsed ``manifest.json`` (``{"files": {}}`` when nothing ships)."""
     if not MANIFEST.is_file():
@@ -79,27 +84,35 @@ def manifest() -> dict[str, Any]:
     return json.loads(MANIFEST.read_text())
 
 
+def find_file(fname: str) -> tuple[Path, dict[str, Any]] | None:
+    """``(path, manifest entry)`` of the shipped file called ``fname``, or ``None`` when the
+    manifest does not list it; :class:`PretrainedError` when it is missing or altered."""
+    from ..data.fetch import file_digest
+
+    entry = manifest().get("files", {}).get(fname)
+    if entry is None:
+        return None
+    path = FOLDER / fname
+    if not path.is_file():
+        raise PretrainedError(f"the manifest lists {fname} but {path} is missing; "
+                              f"reinstall symgan or retrain with `{RETRAIN}`")
+    digest = file_digest(path)
+    if digest != entry.get("sha256"):
+        raise PretrainedError(f"{path}: SHA-256 {digest} differs from the manifest's "
+                              f"{entry.get('sha256')}; the file was altered. Reinstall symgan or "
+                              f"retrain with `{RETRAIN}`")
+    return path, entry
+
+
 def find(config: Any) -> tuple[Path, dict[str, Any]] | None:
     """``(path, manifest entry)`` of the shipped file for ``config`` (a
     :class:`~symgan.config.TrainConfig`, matched by its run key), or ``None``.
     :class:`PretrainedError` when the manifest lists it but the file is missing or its SHA-256
     differs from the manifest's (an altered file is never loaded)."""
-    from ..data.fetch import file_digest
-
     key = config.key()
     for name, entry in manifest().get("files", {}).items():
-        if entry.get("key") != key:
-            continue
-        path = FOLDER / name
-        if not path.is_file():
-            raise PretrainedError(f"the manifest lists {name} for this config but {path} is missing; "
-                                  f"reinstall symgan or retrain with `{RETRAIN}`")
-        digest = file_digest(path)
-        if digest != entry.get("sha256"):
-            raise PretrainedError(f"{path}: SHA-256 {digest} differs from the manifest's "
-                                  f"{entry.get('sha256')}; the file was altered. Reinstall symgan or "
-                                  f"retrain with `{RETRAIN}`")
-        return path, entry
+        if entry.get("key") == key:
+            return find_file(name)
     return None
 
 

@@ -17,7 +17,7 @@ import torch
 
 from .. import pretrained as pkg
 
-__all__ = ["export_runs", "exactness", "quality_curve", "LOG_EVERY", "CURVE_RUNS"]
+__all__ = ["export_runs", "export_yaw", "exactness", "quality_curve", "LOG_EVERY", "CURVE_RUNS"]
 
 #: The manifest keeps every ``LOG_EVERY``-th row of a run's log (the loss curves of the book).
 LOG_EVERY = 50
@@ -172,5 +172,48 @@ def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: 
         print(f"pretrain: exported {name} -> {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     man.update(format=1, exported=time.strftime("%Y-%m-%d"), machine=platform.machine(),
                command=command or f"python -m symgan pretrain --scale {scale}")
+    _write_json(pkg.MANIFEST, man)
+    return man
+
+
+def export_yaw(names: list[str], scale: str = "cpu") -> dict[str, Any]:
+    """Copy the yaw regressors of ``names`` (keys of :data:`symgan.pretrained.SHIPPED_YAW`; each
+    trained and cached in the data directory by :func:`symgan.yaw.load_yaw_regressor`) into
+    ``symgan/pretrained`` with a manifest entry: parameters, SHA-256, command, held-out error."""
+    import inspect
+    import shutil
+
+    from ..data.fetch import file_digest
+    from ..yaw import (
+        _params,
+        _weights_name,
+        _weights_path,
+        evaluate_yaw_regressor,
+        load_yaw_regressor,
+    )
+
+    man = pkg.manifest()
+    files = man.setdefault("files", {})
+    for name in names:
+        kw = pkg.SHIPPED_YAW[name]
+        model = load_yaw_regressor(**kw)
+        defaults = {k: v.default for k, v in inspect.signature(load_yaw_regressor).parameters.items()}
+        args = {**defaults, **kw}
+        params = _params(*(args[k] for k in ("img_size", "channels", "n_train", "seed", "epochs",
+                                             "batch_size", "lr")))
+        fname = _weights_name(params)
+        for old in [f for f, e in files.items() if e.get("name") == name and f != fname]:
+            (pkg.FOLDER / old).unlink(missing_ok=True)
+            del files[old]
+        src, path = _weights_path(params), pkg.FOLDER / fname
+        if src.is_file():
+            shutil.copyfile(src, path)
+        elif not path.is_file():
+            raise FileNotFoundError(f"{name}: no trained regressor at {src}")
+        files[fname] = {"name": name, "kind": "yaw regressor", "scale": scale, "params": params,
+                        "sha256": file_digest(path), "bytes": path.stat().st_size, "torch": torch.__version__,
+                        "command": f"python -m symgan pretrain --scale {scale} --only {name}",
+                        "metrics": {"held_out": evaluate_yaw_regressor(model, n=1000)}}
+        print(f"pretrain: exported {name} -> {fname}", flush=True)
     _write_json(pkg.MANIFEST, man)
     return man
