@@ -683,8 +683,20 @@ class Trainer:
         return prev if prev.exists() else None
 
     def _train(self) -> TrainResult:
-        from tqdm.auto import tqdm
+        done = self._start()
+        if done is not None:
+            return done
+        G, D, batches = self._models_and_batches()
+        rows: list[dict[str, float]] = []
+        try:
+            self._loop(G, D, batches, rows)
+        finally:
+            if self.stop_reason == "diverged":
+                self._write_rows(rows)
+        return self._finish(rows)
 
+    def _start(self) -> TrainResult | None:
+        """Resume from the run's checkpoint (or start a new log); the result if the run is done."""
         cfg = self.cfg
         if self.rank == 0:
             _remove_stale_temporaries(self.run_dir)
@@ -698,8 +710,7 @@ class Trainer:
                            f"{'finished' if meta['finished'] else 'unfinished'}) and wrote it back")
                 self.stop_reason = meta.get("stop_reason", "")
                 self.save(finished=meta["finished"])
-            out_of_time = cfg.time_budget_s is not None and self.elapsed >= cfg.time_budget_s
-            if meta.get("finished") and (self.step >= cfg.max_steps or out_of_time):
+            if meta.get("finished") and (self.step >= cfg.max_steps or self._out_of_time()):
                 self.stop_reason = meta.get("stop_reason", "")
                 return self._result()
             self._trim_log()
@@ -709,9 +720,11 @@ class Trainer:
                 (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
             except OSError as e:
                 self._warn(f"could not start a new log.csv / config.json in {self.run_dir} ({e})")
+        return None
 
-        source = load_training_images(cfg)
-        batches = _Batches(source, cfg.batch_size, self.device, self.data_gen)
+    def _models_and_batches(self) -> tuple[nn.Module, nn.Module, _Batches]:
+        """The (DDP-wrapped under ``torchrun``) models in train mode, and the batch sampler."""
+        batches = _Batches(load_training_images(self.cfg), self.cfg.batch_size, self.device, self.data_gen)
         G: nn.Module = self.G
         D: nn.Module = self.D
         if self.world > 1:
@@ -721,69 +734,88 @@ class Trainer:
             G, D = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
         self.G.train()
         self.D.train()
-        slow = float(os.environ.get("SYMGAN_DEBUG_STEP_SLEEP", "0"))  # tests: kill at a random step
-        nan_at = int(os.environ.get("SYMGAN_DEBUG_NAN_AT_STEP", "-1"))  # tests: inject NaN images
+        return G, D, batches
+
+    def _out_of_time(self) -> bool:
+        return self.cfg.time_budget_s is not None and self.elapsed >= self.cfg.time_budget_s
+
+    def _loop(self, G: nn.Module, D: nn.Module, batches: _Batches, rows: list[dict[str, float]]) -> None:
+        """Steps until ``max_steps`` (or the time guard), logging into ``rows`` and writing the
+        periodic checkpoints, samples and snapshots."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress or self.rank != 0,
                    desc=cfg.method, dynamic_ncols=True)
-        rows: list[dict[str, float]] = []
         t0 = time.perf_counter()
-        base_elapsed, last_t, last_step = self.elapsed, t0, self.step
+        base_elapsed, self._last = self.elapsed, (t0, self.step)
         self.stop_reason = "max steps"
         try:
             while self.step < cfg.max_steps:
                 self._stop_if_signalled(rows)
-                if cfg.time_budget_s is not None and self.elapsed >= cfg.time_budget_s:
+                if self._out_of_time():
                     self.stop_reason = "time budget"
                     self._warn(f"{cfg.method}: the time guard of {cfg.time_budget_s:g} s stopped training at "
                                f"step {self.step} of {cfg.max_steps}: these weights are NOT those of the "
-                               "config's step budget (a slow or stalled machine); run again to resume")
+                               "config's step budget (a slow or stalled machine); run again with a larger "
+                               "time guard (--time-budget) to continue")
                     break
-                real = batches.next()
-                z = (torch.rand(cfg.batch_size, cfg.z_dim, generator=self.latent_gen) * 2 - 1).to(self.device)
-                if self.step + 1 == nan_at:
-                    real = real * float("nan")
-                try:
-                    out = self.train_step(G, D, real, z)
-                    if self.G_ema is not None:
-                        update_ema(self.G_ema, self.G, ema_decay(self.step, cfg.ema))
-                except NonFiniteError as e:
-                    self.stop_reason = "diverged"
-                    raise TrainingDiverged(f"{cfg.method}: non-finite values at step {self.step + 1} ({e}); "
-                                           f"stopped, kept the last good checkpoint {self.ckpt_path}") from e
-                self.step += 1
+                out = self._one_step(G, D, batches)
                 self.elapsed = base_elapsed + time.perf_counter() - t0
-                if slow:
-                    time.sleep(slow)
-                check = self.device.type == "cpu" or self.step % cfg.log_every == 0 \
-                    or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
-                if check:
-                    vals = {k: float(v) for k, v in out.items()}
-                    bad = [k for k in ("loss_d", "loss_g", "loss_sym") if k in vals and not math.isfinite(vals[k])]
-                    if bad:
-                        self.stop_reason = "diverged"
-                        raise TrainingDiverged(
-                            f"{cfg.method}: {', '.join(bad)} became {vals[bad[0]]} at step {self.step}; "
-                            f"stopped, kept the last good checkpoint {self.ckpt_path}")
-                if self.step % cfg.log_every == 0:
-                    now = time.perf_counter()
-                    ips = (self.step - last_step) * cfg.batch_size * self.world / max(now - last_t, 1e-9)
-                    last_t, last_step = now, self.step
-                    rows.append({"step": self.step, "time_s": self.elapsed, **vals, "img_per_s": ips})
-                    bar.set_postfix(d=f"{vals['loss_d']:.3f}", g=f"{vals['loss_g']:.3f}", ips=f"{ips:.0f}")
-                bar.update(1)
-                # The checkpoint first: a sample image that fails must not cost the step's checkpoint.
-                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
-                    if self._write_rows(rows):
-                        rows = []
-                    self.save()
-                if cfg.sample_every and self.step % cfg.sample_every == 0:
-                    self.save_samples(f"step_{self.step:06d}")
-                if cfg.snapshot_every and self.step % cfg.snapshot_every == 0:
-                    self.save_snapshot()
+                self._record(out, rows, bar)
+                self._periodic(rows)
         finally:
             bar.close()
-            if self.stop_reason == "diverged":
-                self._write_rows(rows)
+
+    def _one_step(self, G: nn.Module, D: nn.Module, batches: _Batches) -> dict[str, Tensor]:
+        """One GAN update and one update of the weight average; :class:`TrainingDiverged` on
+        non-finite values."""
+        cfg = self.cfg
+        real = batches.next()
+        z = (torch.rand(cfg.batch_size, cfg.z_dim, generator=self.latent_gen) * 2 - 1).to(self.device)
+        try:
+            out = self.train_step(G, D, real, z)
+            if self.G_ema is not None:
+                update_ema(self.G_ema, self.G, ema_decay(self.step, cfg.ema))
+        except NonFiniteError as e:
+            self.stop_reason = "diverged"
+            raise TrainingDiverged(f"{cfg.method}: non-finite values at step {self.step + 1} ({e}); "
+                                   f"stopped, kept the last good checkpoint {self.ckpt_path}") from e
+        self.step += 1
+        return out
+
+    def _record(self, out: dict[str, Tensor], rows: list[dict[str, float]], bar: Any) -> None:
+        """Check the losses (every step on CPU, where it costs nothing) and log every ``log_every``."""
+        cfg = self.cfg
+        if self.device.type == "cpu" or self.step % cfg.log_every == 0 \
+                or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+            vals = {k: float(v) for k, v in out.items()}
+            bad = [k for k in ("loss_d", "loss_g", "loss_sym") if k in vals and not math.isfinite(vals[k])]
+            if bad:
+                self.stop_reason = "diverged"
+                raise TrainingDiverged(f"{cfg.method}: {', '.join(bad)} became {vals[bad[0]]} at step "
+                                       f"{self.step}; stopped, kept the last good checkpoint {self.ckpt_path}")
+            if self.step % cfg.log_every == 0:
+                now, (last_t, last_step) = time.perf_counter(), self._last
+                ips = (self.step - last_step) * cfg.batch_size * self.world / max(now - last_t, 1e-9)
+                self._last = (now, self.step)
+                rows.append({"step": self.step, "time_s": self.elapsed, **vals, "img_per_s": ips})
+                bar.set_postfix(d=f"{vals['loss_d']:.3f}", g=f"{vals['loss_g']:.3f}", ips=f"{ips:.0f}")
+        bar.update(1)
+
+    def _periodic(self, rows: list[dict[str, float]]) -> None:
+        """The checkpoint first: a sample image that fails must not cost the step's checkpoint."""
+        cfg = self.cfg
+        if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+            if self._write_rows(rows):
+                rows.clear()
+            self.save()
+        if cfg.sample_every and self.step % cfg.sample_every == 0:
+            self.save_samples(f"step_{self.step:06d}")
+        if cfg.snapshot_every and self.step % cfg.snapshot_every == 0:
+            self.save_snapshot()
+
+    def _finish(self, rows: list[dict[str, float]]) -> TrainResult:
         self._write_rows(rows)
         self.ranks_in_sync = self._ranks_agree()
         self.save(finished=True)

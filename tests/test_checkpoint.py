@@ -28,24 +28,24 @@ pytestmark = pytest.mark.usefixtures("scratch_dirs")
 STEPS = 24
 
 
-def _train_cmd(out: Path, method: str = "dcgan_soft", steps: int = STEPS) -> list[str]:
-    return [sys.executable, "-m", "symgan", "train", "--method", method, "--scale", "smoke",
+def _train_cmd(out: Path, method: str = "dcgan_soft", steps: int = STEPS, hooks: tuple[str, ...] = ()) -> list[str]:
+    """The train command; ``hooks`` (``--sleep S``, ``--nan-at N``) go to tests/hooked_cli.py."""
+    head = [sys.executable, str(Path(__file__).with_name("hooked_cli.py")), *hooks, "--"] if hooks \
+        else [sys.executable, "-m", "symgan"]
+    return [*head, "train", "--method", method, "--scale", "smoke",
             "--steps", str(steps), "--checkpoint-every", "3", "--sample-every", "0",
             "--time-budget", "0", "--no-progress", "--threads", "1", "--out", str(out)]
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("SYMGAN_DEBUG_STEP_SLEEP", None)
-    env.update(extra)
-    return env
+def _env() -> dict[str, str]:
+    return dict(os.environ)
 
 
 def test_resume_after_sigkill_is_bit_identical(tmp_path: Path) -> None:
     full, killed = tmp_path / "full", tmp_path / "killed"
     subprocess.run(_train_cmd(full), check=True, env=_env(), capture_output=True)
     # The killed run sleeps a little each step so the kill lands at a random step mid-run.
-    proc = subprocess.Popen(_train_cmd(killed), env=_env(SYMGAN_DEBUG_STEP_SLEEP="0.05"),
+    proc = subprocess.Popen(_train_cmd(killed, hooks=("--sleep", "0.05")), env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = killed / "checkpoint.safetensors"
     deadline = time.time() + 60
@@ -120,7 +120,7 @@ def test_wrong_arch_names_both(tmp_path: Path) -> None:
 
 def test_nan_stops_and_keeps_last_good(tmp_path: Path) -> None:
     out = tmp_path / "nan"
-    r = subprocess.run(_train_cmd(out, steps=12), env=_env(SYMGAN_DEBUG_NAN_AT_STEP="8"),
+    r = subprocess.run(_train_cmd(out, steps=12, hooks=("--nan-at", "8")), env=_env(),
                        capture_output=True, text=True)
     assert r.returncode == 3, r.stderr
     # NaN images are refused at the discriminator's input, before BatchNorm sees them.

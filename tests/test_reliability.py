@@ -92,8 +92,13 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def train_cmd(out: Path, steps: int = 12, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "symgan", "train", "--method", "zprime", "--scale", "smoke",
+HOOKED = [sys.executable, str(Path(__file__).with_name("hooked_cli.py"))]
+
+
+def train_cmd(out: Path, steps: int = 12, *extra: str, sleep: float = 0.0) -> list[str]:
+    """The train command; ``sleep``: each step also sleeps that long (tests/hooked_cli.py)."""
+    head = [*HOOKED, "--sleep", str(sleep), "--"] if sleep else [sys.executable, "-m", "symgan"]
+    return [*head, "train", "--method", "zprime", "--scale", "smoke",
             "--steps", str(steps), "--n-train", "64", "--checkpoint-every", "2", "--sample-every", "0",
             "--time-budget", "0", "--no-progress", "--threads", "1", "--out", str(out), *extra]
 
@@ -269,8 +274,8 @@ def test_load_or_train_waits_for_the_holder(tmp_path: Path) -> None:
 
 def test_two_processes_in_one_folder(tmp_path: Path, capsys) -> None:
     run = tmp_path / "run"
-    env = dict(os.environ, SYMGAN_DEBUG_STEP_SLEEP="0.1")
-    first = subprocess.Popen(train_cmd(run, 20), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    first = subprocess.Popen(train_cmd(run, 20, sleep=0.1), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for(lambda: (run / ".lock").exists() and (run / ".lock").read_text().strip())
         code, err = cli(["train", "--method", "zprime", "--scale", "smoke", "--steps", "20", "--n-train", "64",
@@ -373,12 +378,12 @@ def test_diverging_loss_keeps_the_last_good_checkpoint(tmp_path: Path, monkeypat
 # -- 11. Ctrl-C and SIGTERM save a checkpoint and exit 130 ------------------------------------------------
 def test_signals_save_and_exit_130(tmp_path: Path) -> None:
     """SIGINT (Ctrl-C) and SIGTERM, to two trainings at once (they mostly sleep)."""
-    env = dict(os.environ, SYMGAN_DEBUG_STEP_SLEEP="0.1")
+    env = dict(os.environ)
     procs = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         run = tmp_path / sig.name
         # No periodic checkpoint in the first 1000 steps: whatever is saved, the signal saved.
-        procs[sig] = (run, subprocess.Popen(train_cmd(run, 200, "--checkpoint-every", "1000"), env=env,
+        procs[sig] = (run, subprocess.Popen(train_cmd(run, 200, "--checkpoint-every", "1000", sleep=0.1), env=env,
                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for run, _ in procs.values():
         assert wait_for(lambda run=run: (run / "config.json").exists())
