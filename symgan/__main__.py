@@ -10,8 +10,9 @@ import argparse
 import importlib
 import sys
 
-# name -> module; imported lazily so ``--help`` stays fast and a command's heavy imports
-# (papermill, jupyter-book) are only needed when that command runs.
+# name -> module. Every command module is imported to build the parser, so each keeps its heavy
+# imports (torch models, papermill, jupyter-book) inside ``run``: ``--help`` stays fast and a
+# command's optional dependencies are needed only when that command runs.
 COMMANDS = {
     "demo": "symgan.commands.demo",
     "train": "symgan.commands.train",

@@ -227,7 +227,9 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
                 return res.generator.cpu().eval(), (
                     f"the {method} generator, {where}: {step} training steps at scale {cfg.name!r}, "
                     "weight average")
-    arch = method if method in ("dcgan", "zprime", "flip") else get_method_arch(method)
+    from .config import get_method
+
+    arch = get_method(method).arch
     torch.manual_seed(seed)
     G = Generator(arch, img_size=cfg.img_size, width=cfg.width)
     calibrate_batchnorm(G, G.sample_latent(512, generator=torch.Generator().manual_seed(seed)))
@@ -284,13 +286,6 @@ def training_budget_table(n_runs: int) -> str:
                      f"{n_runs} x {s.max_steps} steps"))
     return markdown_table(["scale", "images", "steps per run", "time guard per run",
                            f"{n_runs} run{'s' if n_runs > 1 else ''}"], rows)
-
-
-def get_method_arch(method: str) -> str:
-    """The generator architecture of a training method (``dcgan_soft`` -> ``dcgan``)."""
-    from .config import get_method
-
-    return get_method(method).arch
 
 
 def time_call(fn, *args, repeat: int = 5, **kwargs) -> float:

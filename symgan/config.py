@@ -37,7 +37,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .checks import check_bool, check_choice, check_float, check_int
@@ -158,7 +158,6 @@ class TrainConfig:
     n_sample: int = 64
     progress: bool = True
     scale: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Fill in the method's defaults, then check every field (:func:`_check_config`): a bad
@@ -321,12 +320,6 @@ def _check_config(c: TrainConfig) -> None:
     c.progress = check_bool("progress", c.progress)
     if c.scale is not None:
         check_choice("scale", c.scale, SCALES)
-    if not isinstance(c.extra, dict):
-        raise TypeError(f"extra must be a dict, got {type(c.extra).__name__}")
-    try:
-        json.dumps(c.extra, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"extra must hold JSON values (no NaN), got {c.extra!r}: {e}") from None
 
 
 def _tile_archs() -> tuple[str, ...]:

@@ -110,8 +110,6 @@ CONFIG = [
     ({"n_sample": 0}, ValueError, "n_sample"),
     ({"progress": 1}, TypeError, "progress"),
     ({"scale": "huge"}, ValueError, "scale"),
-    ({"extra": []}, TypeError, "extra"),
-    ({"extra": {"x": math.nan}}, TypeError, "extra"),
 ]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.request
 import zipfile
@@ -147,9 +146,3 @@ def fetch(name: str, size: int = 33, quiet: bool = False) -> Path:
 
     raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
 
-
-def remove(name: str) -> None:  # pragma: no cover - convenience for users
-    """Delete what :func:`fetch` stored for ``name``."""
-    sub = {"celeba": "celeba", "lsun_bedroom": "lsun", "lfw": "lfw"}.get(name)
-    if sub:
-        shutil.rmtree(data_dir() / sub, ignore_errors=True)
