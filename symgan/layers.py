@@ -126,6 +126,39 @@ class _SymKernelMixin:
         self._kernel_cache: Tensor | None = None
         self._kernel_key: tuple | None = None
 
+    def _check_input(self, x: Tensor) -> None:
+        """A clear error for an input that is not ``(N, C, H, W)`` / ``(C, H, W)`` with ``C``
+        the layer's input channels."""
+        if x.dim() not in (3, 4):
+            raise ValueError(f"expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+        if x.shape[-3] != self.in_channels:
+            raise ValueError(
+                f"expected {self.in_channels} input channels, got input of shape {tuple(x.shape)}"
+            )
+
+    def _copy_into(self, conv: nn.Module) -> nn.Module:
+        """``conv`` (a plain layer of the same shapes) with the full kernel and the bias copied in."""
+        with torch.no_grad():
+            conv.weight.copy_(self.weight)
+            if self.bias is not None:
+                conv.bias.copy_(self.bias)
+        return conv
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}, padding={self.padding}")
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if getattr(self, "padding_mode", "zeros") != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s + ", symmetric"
+
     @property
     def weight(self) -> Tensor:
         """The full symmetric kernel, built from ``weight_half`` (differentiable)."""
@@ -251,12 +284,7 @@ class SymConv2d(_SymKernelMixin, nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() not in (3, 4):
-            raise ValueError(f"expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
-        if x.shape[-3] != self.in_channels:
-            raise ValueError(
-                f"expected {self.in_channels} input channels, got input of shape {tuple(x.shape)}"
-            )
+        self._check_input(x)
         self.check_width(x.shape[-1])
         w = self.kernel()
         if self.padding_mode != "zeros":
@@ -272,24 +300,8 @@ class SymConv2d(_SymKernelMixin, nn.Module):
             self.dilation, self.groups, self.bias is not None, self.padding_mode,
             device=self.weight_half.device, dtype=self.weight_half.dtype,
         )
-        with torch.no_grad():
-            conv.weight.copy_(self.weight)
-            if self.bias is not None:
-                conv.bias.copy_(self.bias)
-        return conv
+        return self._copy_into(conv)
 
-    def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}, padding={self.padding}")
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        return s + ", symmetric"
 
 
 class SymConvTranspose2d(_SymKernelMixin, nn.Module):
@@ -368,12 +380,7 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
         return (width - 1) * s - 2 * p + d * (k - 1) + 1
 
     def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
-        if x.dim() not in (3, 4):
-            raise ValueError(f"expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
-        if x.shape[-3] != self.in_channels:
-            raise ValueError(
-                f"expected {self.in_channels} input channels, got input of shape {tuple(x.shape)}"
-            )
+        self._check_input(x)
         out_w = self.output_width(x.shape[-1])
         if out_w < 1:
             raise ValueError(
@@ -401,24 +408,8 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
             self.output_padding, self.groups, self.bias is not None, self.dilation,
             device=self.weight_half.device, dtype=self.weight_half.dtype,
         )
-        with torch.no_grad():
-            conv.weight.copy_(self.weight)
-            if self.bias is not None:
-                conv.bias.copy_(self.bias)
-        return conv
+        return self._copy_into(conv)
 
-    def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}, padding={self.padding}")
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s + ", symmetric"
 
 
 def export(module: nn.Module) -> nn.Module:
