@@ -91,8 +91,14 @@ def _pair(v: int | tuple[int, int], name: str, lo: int | None = None) -> tuple[i
 
 
 def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
+    """Positive integer channel counts and groups, the channels divisible by the groups."""
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
         check_int(name, value, 1)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
+            f"by groups ({groups})"
+        )
 
 
 def conv_is_exact(width: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> bool:
@@ -225,11 +231,6 @@ class SymConv2d(_SymKernelMixin, nn.Module):
     ) -> None:
         super().__init__()
         _check_channels(in_channels, out_channels, groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
-                f"by groups ({groups})"
-            )
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
@@ -335,11 +336,6 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
     ) -> None:
         super().__init__()
         _check_channels(in_channels, out_channels, groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
-                f"by groups ({groups})"
-            )
         if padding_mode != "zeros":
             raise ValueError("SymConvTranspose2d only supports padding_mode='zeros' (as nn.ConvTranspose2d)")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
