@@ -193,8 +193,8 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
 
     ``trained``: ``"no"`` (a fresh generator), ``"if-cached"`` (the checkpoint that
     :func:`symgan.train.load_or_train` keeps for ``TrainConfig.from_scale(scale, method)``, if
-    one exists, or the weights shipped in :mod:`symgan.pretrained`, else a fresh one: never
-    trains), ``"yes"`` (``load_or_train``: load or train
+    the weights shipped in :mod:`symgan.pretrained` for it, else the run in ``runs/``, else a
+    fresh one: never trains), ``"yes"`` (``load_or_train``: load or train
     now). A fresh generator gets its BatchNorm statistics calibrated on 512 random latents
     (:func:`calibrate_batchnorm`). Returned in eval mode on the CPU. ``scale``: a name, or the
     :class:`~symgan.scales.Scale` that :func:`setup_chapter` returned (its geometry is kept).
@@ -216,8 +216,9 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
 
             tc = TrainConfig.from_scale(cfg, method=method, progress=False)
             ckpt = runs_dir() / tc.run_name() / CHECKPOINT
-            if trained == "yes" or ckpt.is_file() or find(tc) is not None:
-                res = load_or_train(tc, path=ckpt) if ckpt.is_file() else load_or_train(tc)
+            shipped = find(tc) is not None
+            if trained == "yes" or shipped or ckpt.is_file():  # the order of load_or_train
+                res = load_or_train(tc, path=ckpt) if ckpt.is_file() and not shipped else load_or_train(tc)
                 step = res.info.get("step")
                 if res.info.get("pretrained"):
                     where = f"the weights shipped with symgan ({Path(res.info['checkpoint']).name})"
@@ -251,9 +252,9 @@ def _source(config) -> str:
     from .pretrained import find
     from .train import CHECKPOINT, runs_dir
 
-    if (runs_dir() / config.run_name() / CHECKPOINT).is_file():
-        return "runs"
-    return "shipped" if find(config) is not None else "train"
+    if find(config) is not None:  # the order of load_or_train: shipped weights first
+        return "shipped"
+    return "runs" if (runs_dir() / config.run_name() / CHECKPOINT).is_file() else "train"
 
 
 def training_plan(configs: Sequence) -> str:

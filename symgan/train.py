@@ -391,6 +391,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.stop_reason = ""
+        self.loaded = False
         self._signal: int | None = None
 
     # checkpoint state ------------------------------------------------------------------------
@@ -712,6 +713,7 @@ class Trainer:
                 self.save(finished=meta["finished"])
             if meta.get("finished") and (self.step >= cfg.max_steps or self._out_of_time()):
                 self.stop_reason = meta.get("stop_reason", "")
+                self.loaded = True  # a finished run: nothing was trained
                 return self._result()
             self._trim_log()
         elif self.rank == 0:
@@ -841,6 +843,7 @@ class Trainer:
 
     def _info(self) -> dict[str, Any]:
         return {"ranks_in_sync": getattr(self, "ranks_in_sync", None), "step": self.step,
+                "loaded": self.loaded,
                 "elapsed_s": self.elapsed, "stop_reason": self.stop_reason,
                 "run_dir": str(self.run_dir), "checkpoint": str(self.ckpt_path), "key": self.cfg.key(),
                 "device": str(self.device), "world_size": self.world,

@@ -125,3 +125,9 @@ def test_run_key_changes_with_the_weights_not_with_the_time_guard() -> None:
     assert _cfg(time_budget_s=10.0).key() == a.key()
     assert _cfg(ema=0.99).key() != a.key()
     assert "model_version" in a.key_dict()
+
+
+def test_a_finished_run_says_it_was_loaded(tmp_path: Path) -> None:
+    first = Trainer(_cfg(max_steps=2), tmp_path / "run").train()
+    again = Trainer(_cfg(max_steps=2), tmp_path / "run").train()
+    assert first.info["loaded"] is False and again.info["loaded"] is True
