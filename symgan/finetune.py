@@ -33,8 +33,8 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .inversion import ImageLike, InversionResult, invert, latent_penalty
-from .losses import d_loss, g_loss
 from .reconstruction import psnr, ssim
+from .update import gan_step
 
 __all__ = ["FitAndTuneResult", "fit_and_tune", "as_image_tensor"]
 
@@ -177,16 +177,8 @@ def fit_and_tune(
             D_I.train()
             idx = torch.randint(len(real_all), (batch_size,), generator=gen)
             zb = (torch.rand(batch_size, G.z_dim, generator=gen) * 2 - 1).to(device, target.dtype)
-            fake = G_I(zb)
-            ld = d_loss(D_I(real_all[idx]), D_I(fake.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            ld.backward()
-            opt_d.step()
-            lg = g_loss(D_I(fake))
-            opt_g.zero_grad(set_to_none=True)
-            lg.backward()
-            opt_g.step()
-            entry.update(d_loss=float(ld.detach()), g_loss=float(lg.detach()))
+            out = gan_step(G_I, D_I, opt_g, opt_d, real_all[idx], zb)
+            entry.update(d_loss=float(out["loss_d"]), g_loss=float(out["loss_g"]))
         history.append(entry)
         if target_mse is not None and rec <= target_mse:
             break

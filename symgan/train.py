@@ -70,7 +70,7 @@ from .checks import NonFiniteError
 from .config import TrainConfig
 from .device import auto_device, get_rng_state, seed_everything, set_rng_state
 from .ema import calibrate_generator, ema_decay, update_ema
-from .losses import d_loss_fake, d_loss_real, g_loss, symmetry_loss
+from .update import gan_step
 
 __all__ = [
     "TrainingDiverged",
@@ -475,43 +475,15 @@ class Trainer:
 
     # one step ---------------------------------------------------------------------------------
     def train_step(self, G: nn.Module, D: nn.Module, real: Tensor, z: Tensor) -> dict[str, Tensor]:
-        """One DC-GAN step (D then G) on ``real`` ``(B, C, H, W)`` and latents ``z`` ``(B, z_dim)``.
-        ``G``/``D`` are the (possibly DDP-wrapped) modules. Returns detached scalars."""
+        """One DC-GAN step (D then G, :func:`symgan.update.gan_step`) on ``real`` ``(B, C, H, W)``
+        and latents ``z`` ``(B, z_dim)`` with this run's optimisers, symmetry-loss weight and
+        mixed precision. ``G``/``D`` are the (possibly DDP-wrapped) modules. Returns detached
+        scalars."""
         cfg = self.cfg
         amp = cfg.amp and self.device.type == "cuda"
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
-        alpha = float(cfg.alpha or 0.0)
-        with ctx:
-            if alpha > 0:
-                both = G(torch.cat([z, self.G.mirror_latent(z)]))
-                fake, fake_n = both.chunk(2)
-            else:
-                fake, fake_n = G(z), None
-        # Discriminator: one forward per backward (pytorch/examples; required by DDP).
-        self.optD.zero_grad(set_to_none=True)
-        with ctx:
-            real_logits = D(real)
-            loss_real = d_loss_real(real_logits)
-        loss_real.backward()
-        with ctx:
-            fake_logits = D(fake.detach())
-            loss_fake = d_loss_fake(fake_logits)
-        loss_fake.backward()
-        self.optD.step()
-        # Generator: non-saturating loss (+ alpha * symmetry loss for the baselines).
-        self.optG.zero_grad(set_to_none=True)
-        with ctx:
-            gl = g_loss(D(fake))
-            sym = symmetry_loss(fake.float(), fake_n.float(), cfg.sym_reduction) if fake_n is not None else None
-            total = gl + alpha * sym if sym is not None else gl
-        total.backward()
-        self.optG.step()
-        out = {"loss_d": (loss_real + loss_fake).detach(), "loss_g": gl.detach(),
-               "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-               "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
-        if sym is not None:
-            out["loss_sym"] = sym.detach()
-        return out
+        return gan_step(G, D, self.optG, self.optD, real, z, mirror_latent=getattr(self.G, "mirror_latent", None),
+                        alpha=float(cfg.alpha or 0.0), sym_reduction=cfg.sym_reduction,
+                        autocast=torch.autocast("cuda", dtype=torch.bfloat16) if amp else None)
 
     # the averaged generator -------------------------------------------------------------------
     @property
