@@ -13,9 +13,12 @@ Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 :mod:`symgan.geometry` (the paper's 5x5 layers at odd sizes, DC-GAN's 4x4 at even ones),
 :mod:`symgan.latent` (encodings, Fig. 1), :mod:`symgan.generators` (2.1.1, 2.1.2),
 :mod:`symgan.discriminators` (2.1.3), :mod:`symgan.symmetry` (mirror, fold and checks),
-:mod:`symgan.losses` and :mod:`symgan.train` (2.2, 4.1), :mod:`symgan.metrics` (Figs. 6, 9, 10),
-:mod:`symgan.inversion`, :mod:`symgan.finetune` and :mod:`symgan.rotation` (section 3),
-:mod:`symgan.data` (SynthFaces, SynthRooms, real photos), :mod:`symgan.widgets`.
+:mod:`symgan.losses`, :mod:`symgan.update` (the GAN step) and :mod:`symgan.train` (2.2, 4.1),
+:mod:`symgan.ema` (the generator's weight average for sampling), :mod:`symgan.metrics` (Figs. 6,
+9, 10), :mod:`symgan.inversion`, :mod:`symgan.finetune` and :mod:`symgan.rotation` (section 3),
+:mod:`symgan.tiles` (tileable textures, the paper's second structure), :mod:`symgan.data`
+(SynthFaces, SynthRooms, textures, real photos), :mod:`symgan.pretrained` (the trained weights
+that ship with the package), :mod:`symgan.widgets`.
 """
 
 from .checkpoint import CheckpointError, load_models
