@@ -354,7 +354,7 @@ def _page(args, first, data, summaries, quality, rooms, overfit, curve, figs, ou
             q = rooms["quality"]
             lines += [f"FID at N = {q['n']} against the training rooms: **{q['fid']:.1f}** (KID {q['kid']:.4f}); "
                       f"{q['n']} other training rooms score {q['floor_fid']:.1f}."]
-    lines += _curve_lines(curve, args.fid or 0)
+    lines += _curve_lines(curve, curve[0].get("n", 0) if curve else 0)
     checks = _checks(summaries, ref, quality, rooms or {}, {m: s["config"] for m, s in summaries.items()})
     lines += ["", "## Checks: targets and the paper's observations", ""] + checks + ["", "## Figures", ""]
     figures = [("results_samples_zprime.png", "Samples: Symmetric GAN, z' (32 fixed latents)."),

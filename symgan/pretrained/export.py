@@ -70,16 +70,17 @@ def _load_snapshot(path: Path) -> tuple[torch.nn.Module, int]:
 
 
 @torch.no_grad()
-def quality_curve(cfg: Any, n: int, n_z: int = 32) -> list[dict[str, float]]:
+def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000) -> list[dict[str, float]]:
     """FID at ``n`` (against ``n`` training images) and the yaw of the series (``n_z`` fixed
-    latents, :func:`symgan.metrics.yaw_along_series`) of every snapshot of the run of ``cfg``
-    (``snapshots/step_*.safetensors``, written every ``snapshot_every`` steps): how quality
-    grows with training steps."""
+    latents, :func:`symgan.metrics.yaw_along_series`) of the snapshots of the run of ``cfg``
+    (``snapshots/step_*.safetensors``, written every ``snapshot_every`` steps) at every
+    ``every``-th step: how quality grows with training steps."""
     from ..inception import InceptionFeatures
     from ..metrics import fid_kid_from_features, fixed_latents, inception_features, yaw_along_series
     from ..train import load_training_images, run_folder
 
-    snaps = sorted((run_folder(cfg) / "snapshots").glob("step_*.safetensors"))
+    snaps = [p for p in sorted((run_folder(cfg) / "snapshots").glob("step_*.safetensors"))
+             if int(p.stem.split("_")[1]) % every == 0]
     if not snaps:
         return []
     net = InceptionFeatures()
@@ -91,7 +92,7 @@ def quality_curve(cfg: Any, n: int, n_z: int = 32) -> list[dict[str, float]]:
         fake = torch.cat([G(zb) for zb in z.split(256)])
         q = fid_kid_from_features(real, inception_features(fake, net))
         y = yaw_along_series(G, zy)
-        rows.append({"step": step, "fid": q["fid"], "kid": q["kid"], "yaw_swing": y["swing"],
+        rows.append({"step": step, "n": n, "fid": q["fid"], "kid": q["kid"], "yaw_swing": y["swing"],
                      "yaw_spearman_abs": y["spearman_abs"]})
         print(f"pretrain: curve {cfg.method} step {step}: FID {q['fid']:.1f}, yaw swing {y['swing']:.1f}",
               flush=True)
