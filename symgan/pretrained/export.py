@@ -99,6 +99,15 @@ def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000) -> list[di
     return rows
 
 
+def _merge(entries: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The manifest as it is on disk now, with the entries of ``names`` replaced by ``entries``:
+    another export that finished meanwhile keeps its entries."""
+    man = pkg.manifest()
+    files = {f: e for f, e in man.get("files", {}).items() if e.get("name") not in names}
+    man["files"] = {**files, **entries}
+    return man
+
+
 def _write_json(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     with os.fdopen(fd, "w") as f:
@@ -171,6 +180,8 @@ def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: 
             "log": log,
         }
         print(f"pretrain: exported {name} -> {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    mine = {f: e for f, e in files.items() if e.get("name") in configs}
+    man = _merge(mine, set(configs))
     man.update(format=1, exported=time.strftime("%Y-%m-%d"), machine=platform.machine(),
                command=command or f"python -m symgan pretrain --scale {scale}")
     _write_json(pkg.MANIFEST, man)
@@ -216,5 +227,6 @@ def export_yaw(names: list[str], scale: str = "cpu") -> dict[str, Any]:
                         "command": f"python -m symgan pretrain --scale {scale} --only {name}",
                         "metrics": {"held_out": evaluate_yaw_regressor(model, n=1000)}}
         print(f"pretrain: exported {name} -> {fname}", flush=True)
+    man = _merge({f: e for f, e in files.items() if e.get("name") in names}, set(names))
     _write_json(pkg.MANIFEST, man)
     return man
