@@ -4,7 +4,8 @@ build of those executed notebooks, and Chromium.
 One session fixture (``executed_book``) runs ``python -m symgan book --scale smoke --out``
 (papermill) on every chapter listed in ``_toc.yml``, then builds the HTML from the executed
 notebooks without executing them again; the per-chapter, HTML and Chromium tests all read it.
-Those tests are marked ``slow`` (``-m "not slow"`` leaves them out) and share one xdist group.
+Those tests are marked ``slow`` (``-m "not slow"`` leaves them out); scripts/test.sh
+distributes tests by file (``--dist loadfile``), so this module, and the fixture, run on one worker.
 """
 
 from __future__ import annotations
@@ -186,7 +187,6 @@ def _errors(nb: dict) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_runs_at_smoke_scale(executed_book: ExecutedBook, nb_path: Path):
     """The chapter's command exits 0 and every code cell ran, with ``scale = "smoke"`` injected
@@ -219,7 +219,6 @@ def built_book(executed_book: ExecutedBook) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_book_builds_with_all_chapters(built_book: Path, executed_book: ExecutedBook):
     for nb_path in CHAPTERS:
         page = built_book / "book" / (nb_path.stem + ".html")
@@ -249,7 +248,6 @@ needs_chromium = pytest.mark.skipif(find_chromium() is None,
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 @needs_chromium
 def test_widget_renders_offline_in_chromium(built_book: Path, tmp_path: Path):
     dom = render_page(built_book / "book" / "09_latent_explorer.html", tmp_path / "09.png")
@@ -261,7 +259,6 @@ def test_widget_renders_offline_in_chromium(built_book: Path, tmp_path: Path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 @needs_chromium
 @pytest.mark.parametrize("stem", ["02_symmetric_kernels", "05_symmetric_discriminator",
                                   "06_loss_baselines_and_faces"])
@@ -273,7 +270,6 @@ def test_figures_and_math_render_in_chromium(built_book: Path, stem: str):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 @needs_chromium
 def test_solutions_are_collapsed_and_citations_resolve_in_chromium(built_book: Path):
     dom = render_page(built_book / "book" / "06_loss_baselines_and_faces.html")
