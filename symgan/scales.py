@@ -3,7 +3,7 @@
 =======  =======  ===================================  ==========================================
 scale    image    data (faces / rooms)                 used by
 =======  =======  ===================================  ==========================================
-smoke    17 px    tiny SynthFaces / SynthRooms         tests, CI, nbval: seconds a chapter
+smoke    17 px    tiny SynthFaces / SynthRooms         tests, CI: seconds a chapter     
 cpu      33 px    SynthFaces / SynthRooms              the default: minutes on 2 CPU cores
 gpu      65 px    CelebA / LSUN bedrooms               paper scale: Colab or a workstation
 =======  =======  ===================================  ==========================================
@@ -13,7 +13,7 @@ stride 2, images of ``2^k + 1`` px); pass ``img_size=16/32/64`` (or ``geometry="
 :meth:`~symgan.config.TrainConfig.from_scale` for DC-GAN's 4x4 geometry instead.
 
 Choose one with :func:`resolve_scale`: an explicit value wins, then the ``SYMGAN_SCALE``
-environment variable (so tests and nbval can switch every notebook at once), then ``"cpu"``.
+environment variable (so the tests can switch every notebook at once), then ``"cpu"``.
 """
 
 from __future__ import annotations
