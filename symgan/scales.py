@@ -3,7 +3,7 @@
 =======  =======  ===================================  ==========================================
 scale    image    data (faces / rooms)                 used by
 =======  =======  ===================================  ==========================================
-smoke    17 px    tiny SynthFaces / SynthRooms         tests, CI: seconds a chapter     
+smoke    17 px    tiny SynthFaces / SynthRooms         tests, CI: seconds a chapter
 cpu      33 px    SynthFaces / SynthRooms              the default: minutes on 2 CPU cores
 gpu      65 px    CelebA / LSUN bedrooms               paper scale: Colab or a workstation
 =======  =======  ===================================  ==========================================
