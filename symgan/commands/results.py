@@ -324,7 +324,7 @@ def _page(args, first, data, summaries, quality, rooms, overfit, curve, figs, ou
         f"# Results at the `{scale}` scale", "",
         f"Produced by `python -m symgan results --scale {scale}{f' --fid {args.fid}' if args.fid else ''}` "
         f"({time.strftime('%Y-%m-%d')}, torch {torch.__version__}, {platform.machine()}, "
-        f"{torch.get_num_threads()} threads, {time.time() - t_start:.0f} s) on {source}. Data: {first.data} "
+        f"{torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}, {time.time() - t_start:.0f} s) on {source}. Data: {first.data} "
         f"{first.img_size}x{first.img_size}, {first.n_train} training images; width {first.width}, "
         f"batch {first.batch_size}, {first.max_steps} steps per method, generator weight average "
         f"(decay {first.ema}). Measurements over {args.n_z} fixed latents and {len(data)} training "
