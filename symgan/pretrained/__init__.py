@@ -78,10 +78,16 @@ SHIPPED_YAW: dict[str, dict[str, int]] = {"yaw-33px": {"img_size": 33, "channels
 
 
 def manifest() -> dict[str, Any]:
-    """The parsed ``manifest.json`` (``{"files": {}}`` when nothing ships)."""
+    """The parsed ``manifest.json``, its ``files`` as a dict from file name to entry
+    (``{"files": {}}`` when nothing ships). On disk ``files`` is a list of entries, each naming
+    its ``file``."""
     if not MANIFEST.is_file():
         return {"files": {}}
-    return json.loads(MANIFEST.read_text())
+    man = json.loads(MANIFEST.read_text())
+    files = man.get("files", [])
+    if isinstance(files, list):
+        man["files"] = {e["file"]: {k: v for k, v in e.items() if k != "file"} for e in files}
+    return man
 
 
 def find_file(fname: str) -> tuple[Path, dict[str, Any]] | None:

@@ -109,6 +109,9 @@ def _merge(entries: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 
 def _write_json(path: Path, obj: Any) -> None:
+    """Write the manifest ``obj`` atomically, its ``files`` as a list of entries naming their file."""
+    files = obj.get("files", {})
+    obj = {**obj, "files": [{"file": f, **e} for f, e in sorted(files.items())]}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=1, sort_keys=True)
