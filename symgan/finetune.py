@@ -148,12 +148,7 @@ def fit_and_tune(
     use_gan = gan_every > 0 and D_I is not None and data is not None
     if use_gan:
         D_I.requires_grad_(True)
-        real_all = as_image_tensor(data).to(device, target.dtype)
-        if real_all.shape[1:] != target.shape[1:]:
-            raise ValueError(
-                f"training images {tuple(real_all.shape[1:])} do not match the generator's output "
-                f"{tuple(target.shape[1:])}"
-            )
+        real_all = _training_images(data, target)
         opt_d = torch.optim.Adam(D_I.parameters(), lr=lr_gan, betas=(0.5, 0.999))
         opt_g = torch.optim.Adam(G_I.parameters(), lr=lr_gan, betas=(0.5, 0.999))
         gen = torch.Generator().manual_seed(seed + 1)
@@ -186,19 +181,38 @@ def fit_and_tune(
     if D_I is not None:
         D_I.eval()
     z_final = z.detach().clone()
-    with torch.no_grad():
-        was = G.training
-        rec_inv = G.eval()(inv.z)
-        G.train(was)
-        rec_tuned = G_I(z_final)
-    metrics = {
+    metrics = _metrics(G, G_I, inv, z_final, target, len(history))
+    return FitAndTuneResult(z_final, G_I, D_I, inv, target, history, metrics)
+
+
+def _training_images(data: Tensor | Dataset | np.ndarray, target: Tensor) -> Tensor:
+    """``data`` as a float tensor in ``[-1, 1]`` on ``target``'s device; ``ValueError`` when its
+    images are not the shape of ``target``'s."""
+    real_all = as_image_tensor(data).to(target.device, target.dtype)
+    if real_all.shape[1:] != target.shape[1:]:
+        raise ValueError(
+            f"training images {tuple(real_all.shape[1:])} do not match the generator's output "
+            f"{tuple(target.shape[1:])}"
+        )
+    return real_all
+
+
+@torch.no_grad()
+def _metrics(G: nn.Module, G_I: nn.Module, inv: InversionResult, z: Tensor, target: Tensor,
+             steps_run: int) -> dict[str, float]:
+    """Reconstruction quality of inversion alone (``G`` at ``inv.z``) and after tuning (``G_I``
+    at ``z``): PSNR, SSIM and per-pixel MSE against ``target``."""
+    was = G.training
+    rec_inv = G.eval()(inv.z)
+    G.train(was)
+    rec_tuned = G_I(z)
+    return {
         "psnr_inversion": float(psnr(rec_inv, target)),
         "psnr_tuned": float(psnr(rec_tuned, target)),
         "ssim_inversion": float(ssim(rec_inv, target)),
         "ssim_tuned": float(ssim(rec_tuned, target)),
         "mse_inversion": inv.mse,
         "mse_tuned": float((rec_tuned - target).pow(2).mean()),
-        "tune_steps_run": len(history),
+        "tune_steps_run": steps_run,
     }
-    return FitAndTuneResult(z_final, G_I, D_I, inv, target, history, metrics)
 
