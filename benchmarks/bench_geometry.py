@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from symgan import Discriminator, Generator, mirror
-from symgan.init import dcgan_init
+from symgan.weight_init import dcgan_init
 
 
 def _even_generator(width: int, img_size: int, up: Callable[[int, int], list[nn.Module]]) -> nn.Module:

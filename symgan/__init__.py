@@ -42,7 +42,6 @@ from .finetune import FitAndTuneResult, fit_and_tune
 from .generators import ARCHS, Generator, mirror_errors
 from .geometry import GEOMETRIES, Geometry, get_geometry, infer_geometry
 from .images import make_grid, save_image, to_uint8_hwc
-from .init import dcgan_init
 from .inversion import invert, prepare_image
 from .latent import latent_series, mirror_latent, sample_latent, series_t, symmetric_latent
 from .layers import (
@@ -68,6 +67,7 @@ from .symmetry import (
 )
 from .tiles import TileGenerator
 from .train import Trainer, TrainingDiverged, TrainResult, load_or_train, plot_log, runs_dir
+from .weight_init import dcgan_init
 from .yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor
 
 __version__ = "0.1.0"

@@ -23,9 +23,9 @@ from torch import Tensor, nn
 
 from .checks import check_int, check_model_input
 from .geometry import Geometry, check_geometry, get_geometry
-from .init import dcgan_init
 from .layers import SymConv2d
 from .symmetry import fold
+from .weight_init import dcgan_init
 
 __all__ = ["Discriminator", "down_block"]
 

@@ -27,9 +27,9 @@ from torch import Tensor, nn
 from . import latent as _latent
 from .checks import check_int, check_model_input
 from .geometry import Geometry, check_geometry, get_geometry
-from .init import dcgan_init
 from .layers import SymConvTranspose2d, antisymmetric_kernel, symmetric_kernel
 from .symmetry import mirror
+from .weight_init import dcgan_init
 
 __all__ = [
     "ARCHS",

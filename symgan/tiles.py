@@ -45,7 +45,7 @@ import torch
 from torch import Tensor, nn
 
 from .checks import check_bool, check_int, check_model_input
-from .init import dcgan_init
+from .weight_init import dcgan_init
 
 __all__ = [
     "TileGenerator",
