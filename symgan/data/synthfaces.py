@@ -239,56 +239,106 @@ def _col(ids, name, dtype=_F):
     ]
 
 
-def _render_float(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> np.ndarray:
-    """Render ``B`` faces at ``res x res`` without anti-aliasing: float32 ``(B, res*res, 3)``.
+# layer ids of the depth buffer; colours are looked up from them once, at the end
+_L_BG, _L_SHIRT, _L_NECK, _L_HAIR_IN, _L_HEAD, _L_EAR, _L_NOSE, _L_HAIR = range(8)
+_HEAD_Y = _F(0.03)  # the head's centre, a little above the image centre
 
-    Surfaces are composited with a depth buffer that keeps, per pixel, the nearest surface's
-    layer id and shading factor; colours are looked up once at the end. The head and its
-    textures are only evaluated in the window that can contain the head.
+
+def _param(ids: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """Identity parameter ``name`` as ``float32`` ``(B, 1)``."""
+    return ids[name].astype(_F)[:, None]
+
+
+@dataclass
+class _View:
+    """What every stage shares: the pixel grid, the yaw, the head's size, the light.
+
+    Pixel arrays are ``(1, P)`` or ``(B, P)``, per-face parameters ``(B, 1)``, colours
+    ``(B, 1, 3)``; all ``float32``.
     """
-    B = len(yaw_deg)
+
+    ids: dict[str, np.ndarray]
+    X: np.ndarray  # pixel centres, view coordinates
+    Y: np.ndarray
+    Yh: np.ndarray  # Y relative to the head centre
+    px: np.ndarray  # ray origin in head coordinates (view z = 0)
+    pz: np.ndarray
+    s: np.ndarray  # sin(yaw), exactly odd in yaw
+    c: np.ndarray  # cos(yaw)
+    dx: np.ndarray  # ray direction in head coordinates, per unit of view depth
+    dz: np.ndarray
+    pw: np.float32  # one pixel in image units, the width of soft edges
+    A: np.ndarray  # head semi-axes
+    Bh: np.ndarray
+    C: np.ndarray
+    light: np.ndarray  # unit light direction, frontal and a little above (no x component)
+    skin: np.ndarray
+    hair: np.ndarray
+
+    def p(self, name: str) -> np.ndarray:
+        """Identity parameter ``name`` as ``float32`` ``(B, 1)``."""
+        return _param(self.ids, name)
+
+    def shade(self, nx_h: np.ndarray, ny_h: np.ndarray, nz_h: np.ndarray) -> np.ndarray:
+        """Lambert factor of a head-space normal, lit from the front (and a little above)."""
+        nz_v = -nx_h * self.s + nz_h * self.c
+        inv = 1.0 / np.sqrt(nx_h * nx_h + ny_h * ny_h + nz_h * nz_h + 1e-12)
+        return 0.5 + 0.6 * np.maximum((ny_h * self.light[1] + nz_v * self.light[2]) * inv, 0.0)
+
+
+def _view(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> _View:
+    """Pixel grid (centres symmetric about the middle column), yaw rotation and head size."""
     g = ((2.0 * np.arange(res) + 1.0 - res) / res).astype(_F)  # symmetric pixel centres
     X = np.broadcast_to(g[None, :], (res, res)).reshape(1, -1)
     Y = np.broadcast_to(-g[:, None], (res, res)).reshape(1, -1)
-    P = res * res
-    pw = _F(2.0 / res)  # one pixel in image units, the width of soft edges
-
-    def p(name):
-        return ids[name].astype(_F)[:, None]
-
     th = np.deg2rad(np.abs(yaw_deg))
     s = (np.sign(yaw_deg) * np.sin(th)).astype(_F)[:, None]  # exactly odd in yaw
     c = np.cos(th).astype(_F)[:, None]
-    dx, dz = -s, c  # ray direction in head coordinates, per unit of view depth
-
-    A, Bh = p("face_width"), p("face_height")
-    C = A * p("face_depth")
+    A, Bh = _param(ids, "face_width"), _param(ids, "face_height")
     light = np.array([0.0, 0.3, 1.0], dtype=_F)
     light /= np.linalg.norm(light)
+    return _View(ids=ids, X=X, Y=Y, Yh=Y - _HEAD_Y, px=X * c, pz=X * s, s=s, c=c, dx=-s, dz=c,
+                 pw=_F(2.0 / res), A=A, Bh=Bh, C=A * _param(ids, "face_depth"), light=light,
+                 skin=_col(ids, "skin"), hair=_col(ids, "hair"))
 
-    def shade(nx_h, ny_h, nz_h):
-        """Lambert factor of a head-space normal, lit from the front (and a little above)."""
-        nz_v = -nx_h * s + nz_h * c
-        inv = 1.0 / np.sqrt(nx_h * nx_h + ny_h * ny_h + nz_h * nz_h + 1e-12)
-        return 0.5 + 0.6 * np.maximum((ny_h * light[1] + nz_v * light[2]) * inv, 0.0)
 
-    BG, SHIRT, NECK, HAIR_IN, HEAD, EAR, NOSE, HAIR = range(8)
-    skin, hair, shirt, bg = _col(ids, "skin"), _col(ids, "hair"), _col(ids, "shirt"), _col(ids, "bg")
-    bases = np.concatenate([bg, shirt, skin * 0.85, hair * 0.45, skin, skin * 0.92, skin, hair],
-                           axis=1)  # (B, 8, 3)
-    depth = np.full((B, P), -np.inf, dtype=_F)
-    layer = np.zeros((B, P), dtype=np.intp)
-    shd = np.broadcast_to(0.8 + 0.15 * (Y + 1.0), (B, P)).astype(_F)
+@dataclass
+class _DepthBuffer:
+    """Per pixel ``(B, P)``: depth of the nearest surface so far (larger = nearer the viewer),
+    its layer id and its shading factor."""
 
-    def put(hit, t, sh, k, bufs=None):
-        d, lay, sb = bufs or (depth, layer, shd)
-        win = hit & (t > d)
-        np.copyto(d, t, where=win)
-        np.copyto(lay, k, where=win)
-        np.copyto(sb, sh, where=win)
+    depth: np.ndarray
+    layer: np.ndarray
+    shd: np.ndarray
 
-    head_y = _F(0.03)
-    # shoulders and neck do not turn with the head (view coordinates)
+    @classmethod
+    def background(cls, v: _View) -> _DepthBuffer:
+        """Everything at infinite distance: the background, lit a little brighter at the top."""
+        B, P = len(v.s), v.X.shape[1]
+        return cls(np.full((B, P), -np.inf, dtype=_F), np.zeros((B, P), dtype=np.intp),
+                   np.broadcast_to(0.8 + 0.15 * (v.Y + 1.0), (B, P)).astype(_F))
+
+    def put(self, hit: np.ndarray, t: np.ndarray, sh: np.ndarray, k: int) -> None:
+        """Draw layer ``k`` where the surface is ``hit`` and nearer (``t``) than what is there."""
+        win = hit & (t > self.depth)
+        np.copyto(self.depth, t, where=win)
+        np.copyto(self.layer, k, where=win)
+        np.copyto(self.shd, sh, where=win)
+
+    def window(self, w: np.ndarray) -> _DepthBuffer:
+        """A copy of the pixels ``w``; :meth:`write_back` returns it."""
+        return _DepthBuffer(self.depth[:, w], self.layer[:, w], self.shd[:, w])
+
+    def write_back(self, w: np.ndarray, sub: _DepthBuffer) -> None:
+        """Copy a :meth:`window` back into pixels ``w``."""
+        self.depth[:, w], self.layer[:, w], self.shd[:, w] = sub.depth, sub.layer, sub.shd
+
+
+def _draw_body(v: _View, zb: _DepthBuffer) -> None:
+    """Shoulders (an ellipsoid) and neck (a cylinder). They do not turn with the head, so they
+    live in view coordinates."""
+    X, Y, light = v.X, v.Y, v.light
+    B, P = zb.depth.shape
     sx, sy, sz = _F(1.0), _F(0.42), _F(0.4)
     yy = (Y + 1.14) / sy
     q = 1.0 - (X / sx) ** 2 - yy * yy
@@ -296,141 +346,286 @@ def _render_float(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> 
     sh = 0.5 + 0.6 * np.clip((yy / sy * light[1] + nz / sz * light[2])
                              / np.sqrt((X / sx**2) ** 2 + (yy / sy) ** 2 + (nz / sz) ** 2 + 1e-9),
                              0, 1)
-    put(np.broadcast_to(q > 0, (B, P)), np.broadcast_to(sz * nz - 0.3, (B, P)), sh, SHIRT)
-    rn = A * 0.48
+    zb.put(np.broadcast_to(q > 0, (B, P)), np.broadcast_to(sz * nz - 0.3, (B, P)), sh, _L_SHIRT)
+    rn = v.A * 0.48
     q = rn * rn - X * X
     qn = np.sqrt(np.maximum(q, 0.0))
-    put((q > 0) & (Y < head_y - Bh * 0.3), qn - 0.05, 0.45 + 0.35 * qn / rn, NECK)
+    zb.put((q > 0) & (Y < _HEAD_Y - v.Bh * 0.3), qn - 0.05, 0.45 + 0.35 * qn / rn, _L_NECK)
 
-    # hair shell (an ellipsoid around the head, open at the face), inside surface first
-    Yh = Y - head_y
-    px, pz = X * c, X * s  # ray origin in head coordinates (view z = 0)
-    hv = p("hair_volume")
-    long_ = np.minimum(p("hair_length"), 0.0)
-    hcx, hcz = np.zeros_like(A), -C * 0.04
-    hax, haz = A + hv, C + hv * 1.2
-    hay = Bh + hv * 1.1 - long_ * Bh * 0.25  # long hair: the shell reaches lower
-    hcy = Bh * 0.06 + hv * 0.5 + long_ * Bh * 0.25
-    hit_h, tf, tb = _ellipsoid(X, Yh, px, pz, dx, dz, hcx, hcy, hcz, hax, hay, haz)
-    hl, hlen, hside = p("hairline"), p("hair_length"), p("hair_sides")
 
-    def hair_here(t):
-        ux = (px + t * dx - hcx) / hax
-        uy = (Yh - hcy) / hay
-        uz = (pz + t * dz - hcz) / haz
-        front = uy > hl + 0.35 * ux * ux - 0.15 * np.maximum(uz, 0)  # receding at temples
-        back = (uz < hside) & (uy > hlen)
+@dataclass
+class _HairShell:
+    """An ellipsoid slightly larger than the head (centre ``cx, cy, cz``, semi-axes
+    ``ax, ay, az``), carrying hair only where the hairstyle covers it; seen from outside
+    (``t_front``) and, through the face opening, from inside (``t_back``)."""
+
+    v: _View
+    hit: np.ndarray
+    t_front: np.ndarray
+    t_back: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    cz: np.ndarray
+    ax: np.ndarray
+    ay: np.ndarray
+    az: np.ndarray
+
+    def covered(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+        """Is there hair at view depth ``t``; its strand shading; the unit-shell point."""
+        v = self.v
+        ux = (v.px + t * v.dx - self.cx) / self.ax
+        uy = (v.Yh - self.cy) / self.ay
+        uz = (v.pz + t * v.dz - self.cz) / self.az
+        front = uy > v.p("hairline") + 0.35 * ux * ux - 0.15 * np.maximum(uz, 0)  # temples recede
+        back = (uz < v.p("hair_sides")) & (uy > v.p("hair_length"))
         aux = np.abs(ux)  # strands symmetric about the parting
         strands = 0.9 + 0.1 * np.sin(aux * 60.0 + uz * 7.0) * np.sin(aux * 19.0)
         return front | back, strands, (ux, uy, uz)
 
-    m_b, strands_b, _ = hair_here(tb)
-    put(hit_h & m_b, tb, strands_b, HAIR_IN)
 
-    # the window that can contain the head (symmetric in X, so mirroring is unaffected)
-    xw = float(np.max(np.maximum(A, C))) + 2 * pw
-    yw = float(np.max(Bh)) + 2 * pw
-    w = np.flatnonzero((np.abs(X[0]) <= xw) & (np.abs(Yh[0]) <= yw))
-    wb = (depth[:, w], layer[:, w], shd[:, w])  # window copies, written back after the nose
-    Xw, Yw = X[:, w], Yh[:, w]
-    pxw, pzw = Xw * c, Xw * s
-    # the head is the union of a cranium and a jaw ellipsoid; the face textures are functions of
-    # the head-space hit point, so they lie on whichever surface is in front
-    hit1, t1, _ = _ellipsoid(Xw, Yw, pxw, pzw, dx, dz, 0.0, 0.0, 0.0, A, Bh, C)
-    jA, jcy, jB, jC, jcz = A * p("jaw_width"), -Bh * 0.38, Bh * 0.64, C * 0.85, -C * 0.05
-    hit2, t2, _ = _ellipsoid(Xw, Yw, pxw, pzw, dx, dz, 0.0, jcy, jcz, jA, jB, jC)
+def _hair_shell(v: _View) -> _HairShell:
+    """Size the shell by the hair volume; long hair makes it reach lower."""
+    A, Bh, C = v.A, v.Bh, v.C
+    hv = v.p("hair_volume")
+    long_ = np.minimum(v.p("hair_length"), 0.0)
+    hcx, hcz = np.zeros_like(A), -C * 0.04
+    hax, haz = A + hv, C + hv * 1.2
+    hay = Bh + hv * 1.1 - long_ * Bh * 0.25
+    hcy = Bh * 0.06 + hv * 0.5 + long_ * Bh * 0.25
+    hit, tf, tb = _ellipsoid(v.X, v.Yh, v.px, v.pz, v.dx, v.dz, hcx, hcy, hcz, hax, hay, haz)
+    return _HairShell(v, hit, tf, tb, hcx, hcy, hcz, hax, hay, haz)
+
+
+def _draw_hair_inside(shell: _HairShell, zb: _DepthBuffer) -> None:
+    """The inside of the shell, seen behind the head through the face opening."""
+    m_b, strands_b, _ = shell.covered(shell.t_back)
+    zb.put(shell.hit & m_b, shell.t_back, strands_b, _L_HAIR_IN)
+
+
+def _draw_hair_outside(shell: _HairShell, zb: _DepthBuffer) -> None:
+    """The outside of the shell, drawn last: it covers the top of the head, the ears, the brow."""
+    m_f, strands_f, (ux, uy, uz) = shell.covered(shell.t_front)
+    sh = shell.v.shade(ux / shell.ax, uy / shell.ay, uz / shell.az)
+    zb.put(shell.hit & m_f, shell.t_front, strands_f * sh, _L_HAIR)
+
+
+@dataclass
+class _HeadWindow:
+    """The flat pixel indices ``w`` that can contain the head, and their rays."""
+
+    w: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray  # relative to the head centre
+    px: np.ndarray
+    pz: np.ndarray
+
+
+def _head_window(v: _View) -> _HeadWindow:
+    """The head and its textures are only evaluated here; the window is symmetric in ``X``, so
+    mirroring is unaffected."""
+    xw = float(np.max(np.maximum(v.A, v.C))) + 2 * v.pw
+    yw = float(np.max(v.Bh)) + 2 * v.pw
+    w = np.flatnonzero((np.abs(v.X[0]) <= xw) & (np.abs(v.Yh[0]) <= yw))
+    Xw = v.X[:, w]
+    return _HeadWindow(w, Xw, v.Yh[:, w], Xw * v.c, Xw * v.s)
+
+
+@dataclass
+class _HeadHit:
+    """Where the window's rays meet the head: depth ``t``, head-space point ``(xh, Y, zh)``,
+    ``ax = |xh|`` (bilateral features are functions of it), ``front`` (``zh > 0``), and whether
+    the jaw ellipsoid (``jaw = (cy, cz, ax, ay, az)``) is the visible one."""
+
+    hit: np.ndarray
+    t: np.ndarray
+    use_jaw: np.ndarray
+    xh: np.ndarray
+    Y: np.ndarray
+    zh: np.ndarray
+    ax: np.ndarray
+    front: np.ndarray
+    jaw: tuple[np.ndarray, ...]
+
+
+def _head_surface(v: _View, win: _HeadWindow) -> _HeadHit:
+    """The head is the union of a cranium and a jaw ellipsoid; the face textures are functions of
+    the head-space hit point, so they lie on whichever surface is in front."""
+    A, Bh, C = v.A, v.Bh, v.C
+    hit1, t1, _ = _ellipsoid(win.X, win.Y, win.px, win.pz, v.dx, v.dz, 0.0, 0.0, 0.0, A, Bh, C)
+    jA, jcy, jB, jC, jcz = A * v.p("jaw_width"), -Bh * 0.38, Bh * 0.64, C * 0.85, -C * 0.05
+    hit2, t2, _ = _ellipsoid(win.X, win.Y, win.px, win.pz, v.dx, v.dz, 0.0, jcy, jcz, jA, jB, jC)
     use_jaw = hit2 & (~hit1 | (t2 > t1))
-    hit = hit1 | hit2
     t = np.where(use_jaw, t2, t1)
-    xh, zh = pxw + t * dx, pzw + t * dz
-    ax_ = np.abs(xh)  # bilateral features are functions of |x|
-    front = zh > 0
-    hcol = np.broadcast_to(skin, (B, len(w), 3)).copy()
-    ex, ey, ew = A * p("eye_spacing"), Bh * p("eye_height"), p("eye_size")
-    my, mw = Bh * p("mouth_height"), p("mouth_width")
-    cheek = np.exp(-(((ax_ - ex * 1.1) / (ew * 1.3)) ** 2 + ((Yw - (ey + my) / 2) / ew) ** 2))
-    hcol = _blend(hcol, 0.12 * cheek * front, np.array([0.85, 0.35, 0.35], _F))
-    hair_d = hair * 0.8
-    # beard: lower face and jaw, leaving the lips
-    nl = p("nose_length")
-    ny = ey - nl * 0.5 - ew * 0.3
-    lip = p("lip_thickness")
-    b_top = my + lip * 2.5 + 0.25 * (ax_ / A) ** 2 * Bh
-    bm = _smooth_mask(Yw - b_top, pw) * (zh > -C * 0.3) * p("beard")
-    hcol = _blend(hcol, bm, hair_d)
-    # the shadow the nose casts just below itself
-    ns = ((xh / (p("nose_width") * 1.3)) ** 2 + ((Yw - ny + nl * 0.62) / (nl * 0.14)) ** 2)
-    hcol *= (1.0 - 0.3 * np.exp(-ns) * front)[..., None]
-    # brows
-    bt = p("brow_thickness")
-    by = ey + p("brow_height") + p("brow_tilt") * (ax_ - ex)
-    bd = np.sqrt(((ax_ - ex) / (ew * 1.35)) ** 2 + ((Yw - by) / bt) ** 2) - 1.0
-    hcol = _blend(hcol, _smooth_mask(bd * bt, pw) * front, hair_d * 0.9)
-    # eyes: socket shadow, white, iris, pupil, upper lid
-    eh = ew * 0.55
-    sd = ((ax_ - ex) / (ew * 1.5)) ** 2 + ((Yw - ey - eh * 0.3) / (eh * 2.2)) ** 2
-    hcol *= (1.0 - 0.18 * np.exp(-sd) * front)[..., None]
-    ed = np.sqrt(((ax_ - ex) / ew) ** 2 + ((Yw - ey) / eh) ** 2) - 1.0
-    eye_in = _smooth_mask(ed * eh, pw) * front
+    xh, zh = win.px + t * v.dx, win.pz + t * v.dz
+    return _HeadHit(hit1 | hit2, t, use_jaw, xh, win.Y, zh, np.abs(xh), zh > 0,
+                    (jcy, jcz, jA, jB, jC))
+
+
+@dataclass
+class _Features:
+    """Where the features sit (head coordinates, ``(B, 1)``): eye centre ``(±ex, ey)``, eye
+    half-width/height ``ew, eh``, mouth centre height and half-width ``my, mw``, lip thickness,
+    nose length and centre height ``nl, ny``; ``eye_r`` is the distance of each hit point from the
+    nearer eye centre."""
+
+    ex: np.ndarray
+    ey: np.ndarray
+    ew: np.ndarray
+    eh: np.ndarray
+    my: np.ndarray
+    mw: np.ndarray
+    lip: np.ndarray
+    nl: np.ndarray
+    ny: np.ndarray
+    eye_r: np.ndarray
+
+
+def _features(v: _View, h: _HeadHit) -> _Features:
+    """Place the eyes, mouth and nose from the identity's proportions."""
+    ex, ey, ew = v.A * v.p("eye_spacing"), v.Bh * v.p("eye_height"), v.p("eye_size")
+    nl = v.p("nose_length")
+    rr = np.sqrt((h.ax - ex) ** 2 + (h.Y - ey) ** 2)
+    return _Features(ex, ey, ew, ew * 0.55, v.Bh * v.p("mouth_height"), v.p("mouth_width"),
+                     v.p("lip_thickness"), nl, ey - nl * 0.5 - ew * 0.3, rr)
+
+
+def _paint_cheeks_and_beard(v: _View, h: _HeadHit, f: _Features, hcol: np.ndarray) -> np.ndarray:
+    """Blush on the cheeks; the beard on the lower face and jaw, leaving the lips; the shadow the
+    nose casts just below itself."""
+    cheek = np.exp(-(((h.ax - f.ex * 1.1) / (f.ew * 1.3)) ** 2
+                     + ((h.Y - (f.ey + f.my) / 2) / f.ew) ** 2))
+    hcol = _blend(hcol, 0.12 * cheek * h.front, np.array([0.85, 0.35, 0.35], _F))
+    b_top = f.my + f.lip * 2.5 + 0.25 * (h.ax / v.A) ** 2 * v.Bh
+    bm = _smooth_mask(h.Y - b_top, v.pw) * (h.zh > -v.C * 0.3) * v.p("beard")
+    hcol = _blend(hcol, bm, v.hair * 0.8)
+    ns = ((h.xh / (v.p("nose_width") * 1.3)) ** 2
+          + ((h.Y - f.ny + f.nl * 0.62) / (f.nl * 0.14)) ** 2)
+    hcol *= (1.0 - 0.3 * np.exp(-ns) * h.front)[..., None]
+    return hcol
+
+
+def _paint_brows(v: _View, h: _HeadHit, f: _Features, hcol: np.ndarray) -> np.ndarray:
+    """Brows: tilted ellipses above the eyes, a little darker than the hair."""
+    bt = v.p("brow_thickness")
+    by = f.ey + v.p("brow_height") + v.p("brow_tilt") * (h.ax - f.ex)
+    bd = np.sqrt(((h.ax - f.ex) / (f.ew * 1.35)) ** 2 + ((h.Y - by) / bt) ** 2) - 1.0
+    return _blend(hcol, _smooth_mask(bd * bt, v.pw) * h.front, v.hair * 0.8 * 0.9)
+
+
+def _paint_eyes(v: _View, h: _HeadHit, f: _Features, hcol: np.ndarray) -> np.ndarray:
+    """Eyes: socket shadow, white, iris, pupil, upper lid."""
+    ex, ey, ew, eh, pw = f.ex, f.ey, f.ew, f.eh, v.pw
+    sd = ((h.ax - ex) / (ew * 1.5)) ** 2 + ((h.Y - ey - eh * 0.3) / (eh * 2.2)) ** 2
+    hcol *= (1.0 - 0.18 * np.exp(-sd) * h.front)[..., None]
+    ed = np.sqrt(((h.ax - ex) / ew) ** 2 + ((h.Y - ey) / eh) ** 2) - 1.0
+    eye_in = _smooth_mask(ed * eh, pw) * h.front
     hcol = _blend(hcol, eye_in, np.array([0.95, 0.94, 0.92], _F))
     ir = eh * 0.95
-    rr = np.sqrt((ax_ - ex) ** 2 + (Yw - ey) ** 2)
-    hcol = _blend(hcol, _smooth_mask(rr - ir, pw) * eye_in, _col(ids, "iris"))
-    hcol = _blend(hcol, _smooth_mask(rr - ir * 0.45, pw) * eye_in, np.array([0.03] * 3, _F))
-    lid = _smooth_mask(np.abs(ed * eh + eh * 0.05) - eh * 0.22, pw) * (Yw > ey) * front
-    hcol = _blend(hcol, lid, np.array([0.1, 0.07, 0.06], _F))
-    # glasses: two rims, a bridge and temples running back towards the ears
-    gr = ew * 1.45
-    gy = np.abs(Yw - ey - eh * 0.4) - pw * 0.6
-    ring = _smooth_mask(np.abs(rr - gr) - pw * 0.6, pw)
-    bridge = _smooth_mask(gy, pw) * (ax_ < ex - gr * 0.9)
-    temple = _smooth_mask(gy, pw) * (ax_ > ex + gr * 0.95) * (zh > -C * 0.1)
-    gm = np.maximum(np.maximum(ring, bridge) * front, temple) * p("glasses")
-    hcol = _blend(hcol, gm, np.array([0.08, 0.08, 0.1], _F))
-    # lips with a smile curve, and the dark line between them
-    my_x = my + p("smile") * lip * 1.5 * (xh / mw) ** 2
-    lipd = np.sqrt((xh / mw) ** 2 + ((Yw - my_x) / lip) ** 2) - 1.0
-    lip_col = skin * np.array([0.85, 0.55, 0.55], _F) + np.array([0.1, 0.0, 0.0], _F)
-    hcol = _blend(hcol, _smooth_mask(lipd * lip, pw) * front, lip_col)
-    line = _smooth_mask(np.abs(Yw - my_x) - pw * 0.35, pw) * (np.abs(xh) < mw * 0.95) * front
-    hcol = _blend(hcol, line, skin * 0.35)
-    hsh = np.where(use_jaw, shade(xh / (jA * jA), (Yw - jcy) / (jB * jB), (zh - jcz) / (jC * jC)),
-                   shade(xh / (A * A), Yw / (Bh * Bh), zh / (C * C)))
-    put(hit, t, hsh, HEAD, wb)
+    hcol = _blend(hcol, _smooth_mask(f.eye_r - ir, pw) * eye_in, _col(v.ids, "iris"))
+    hcol = _blend(hcol, _smooth_mask(f.eye_r - ir * 0.45, pw) * eye_in, np.array([0.03] * 3, _F))
+    lid = _smooth_mask(np.abs(ed * eh + eh * 0.05) - eh * 0.22, pw) * (h.Y > ey) * h.front
+    return _blend(hcol, lid, np.array([0.1, 0.07, 0.06], _F))
 
-    # nose: an ellipsoid half sunk into the face, with two nostrils (in the head window)
-    nw, nd = p("nose_width"), p("nose_depth")
-    ncz = C * np.sqrt(np.maximum(1.0 - (ny / Bh) ** 2, 0.0)) - nd * 0.35
+
+def _paint_glasses(v: _View, h: _HeadHit, f: _Features, hcol: np.ndarray) -> np.ndarray:
+    """Glasses: two rims, a bridge and temples running back towards the ears."""
+    pw = v.pw
+    gr = f.ew * 1.45
+    gy = np.abs(h.Y - f.ey - f.eh * 0.4) - pw * 0.6
+    ring = _smooth_mask(np.abs(f.eye_r - gr) - pw * 0.6, pw)
+    bridge = _smooth_mask(gy, pw) * (h.ax < f.ex - gr * 0.9)
+    temple = _smooth_mask(gy, pw) * (h.ax > f.ex + gr * 0.95) * (h.zh > -v.C * 0.1)
+    gm = np.maximum(np.maximum(ring, bridge) * h.front, temple) * v.p("glasses")
+    return _blend(hcol, gm, np.array([0.08, 0.08, 0.1], _F))
+
+
+def _paint_lips(v: _View, h: _HeadHit, f: _Features, hcol: np.ndarray) -> np.ndarray:
+    """Lips bent by the smile, and the dark line between them."""
+    my, mw, lip, pw = f.my, f.mw, f.lip, v.pw
+    my_x = my + v.p("smile") * lip * 1.5 * (h.xh / mw) ** 2
+    lipd = np.sqrt((h.xh / mw) ** 2 + ((h.Y - my_x) / lip) ** 2) - 1.0
+    lip_col = v.skin * np.array([0.85, 0.55, 0.55], _F) + np.array([0.1, 0.0, 0.0], _F)
+    hcol = _blend(hcol, _smooth_mask(lipd * lip, pw) * h.front, lip_col)
+    line = _smooth_mask(np.abs(h.Y - my_x) - pw * 0.35, pw) * (np.abs(h.xh) < mw * 0.95) * h.front
+    return _blend(hcol, line, v.skin * 0.35)
+
+
+def _draw_head(v: _View, h: _HeadHit, f: _Features, zb: _DepthBuffer) -> np.ndarray:
+    """Paint the face textures on the head (``(B, len(w), 3)`` colours, returned) and draw its
+    shading into the window's depth buffer ``zb``."""
+    hcol = np.broadcast_to(v.skin, (len(v.s), len(h.t[0]), 3)).copy()
+    for paint in (_paint_cheeks_and_beard, _paint_brows, _paint_eyes, _paint_glasses, _paint_lips):
+        hcol = paint(v, h, f, hcol)
+    jcy, jcz, jA, jB, jC = h.jaw
+    hsh = np.where(h.use_jaw,
+                   v.shade(h.xh / (jA * jA), (h.Y - jcy) / (jB * jB), (h.zh - jcz) / (jC * jC)),
+                   v.shade(h.xh / (v.A * v.A), h.Y / (v.Bh * v.Bh), h.zh / (v.C * v.C)))
+    zb.put(h.hit, h.t, hsh, _L_HEAD)
+    return hcol
+
+
+def _draw_nose(v: _View, win: _HeadWindow, f: _Features, zb: _DepthBuffer) -> None:
+    """The nose: an ellipsoid half sunk into the face, with two nostrils (window pixels only)."""
+    nw, nd, nl, ny = v.p("nose_width"), v.p("nose_depth"), f.nl, f.ny
+    ncz = v.C * np.sqrt(np.maximum(1.0 - (ny / v.Bh) ** 2, 0.0)) - nd * 0.35
     nly = nl * 0.62
-    hit_n, tn_, _ = _ellipsoid(Xw, Yw, pxw, pzw, dx, dz, 0.0, ny, ncz, nw, nly, nd)
-    nxh, nzh = pxw + tn_ * dx, pzw + tn_ * dz
-    nsh = shade(nxh / (nw * nw), (Yw - ny) / (nly * nly), (nzh - ncz) / (nd * nd))
+    hit_n, tn_, _ = _ellipsoid(win.X, win.Y, win.px, win.pz, v.dx, v.dz, 0.0, ny, ncz, nw, nly, nd)
+    nxh, nzh = win.px + tn_ * v.dx, win.pz + tn_ * v.dz
+    nsh = v.shade(nxh / (nw * nw), (win.Y - ny) / (nly * nly), (nzh - ncz) / (nd * nd))
     nost = _smooth_mask(
         np.sqrt(((np.abs(nxh) - nw * 0.45) / (nw * 0.32)) ** 2
-                + ((Yw - ny + nl * 0.5) / (nl * 0.13)) ** 2) - 1.0, 0.5) * (nzh > ncz)
-    put(hit_n, tn_, nsh * (1.0 - 0.7 * nost), NOSE, wb)
+                + ((win.Y - ny + nl * 0.5) / (nl * 0.13)) ** 2) - 1.0, 0.5) * (nzh > ncz)
+    zb.put(hit_n, tn_, nsh * (1.0 - 0.7 * nost), _L_NOSE)
 
-    depth[:, w], layer[:, w], shd[:, w] = wb
 
-    # ears (two separate objects; each is the mirror of the other)
-    es = p("ear_size")
+def _draw_ears(v: _View, f: _Features, zb: _DepthBuffer) -> None:
+    """Two ear ellipsoids at the sides of the head, each the mirror of the other."""
+    A, Bh, C = v.A, v.Bh, v.C
+    es = v.p("ear_size")
     eax, eay, eaz = A * 0.12, Bh * 0.2 * es, C * 0.16 * es
-    ecy, ecz = ey - Bh * 0.08, -C * 0.08
+    ecy, ecz = f.ey - Bh * 0.08, -C * 0.08
     for side in (-1.0, 1.0):
         ecx = _F(side) * A * 0.97
-        hit_e, te, _ = _ellipsoid(X, Yh, px, pz, dx, dz, ecx, ecy, ecz, eax, eay, eaz)
-        esh = shade((px + te * dx - ecx) / (eax * eax), (Yh - ecy) / (eay * eay),
-                    (pz + te * dz - ecz) / (eaz * eaz))
-        put(hit_e, te, esh, EAR)
+        hit_e, te, _ = _ellipsoid(v.X, v.Yh, v.px, v.pz, v.dx, v.dz, ecx, ecy, ecz, eax, eay, eaz)
+        esh = v.shade((v.px + te * v.dx - ecx) / (eax * eax), (v.Yh - ecy) / (eay * eay),
+                      (v.pz + te * v.dz - ecz) / (eaz * eaz))
+        zb.put(hit_e, te, esh, _L_EAR)
 
-    # hair shell, outside (last: it covers the top of the head, the ears, the brow)
-    m_f, strands_f, (ux, uy, uz) = hair_here(tf)
-    put(hit_h & m_f, tf, strands_f * shade(ux / hax, uy / hay, uz / haz), HAIR)
 
-    col = np.take_along_axis(bases, layer[..., None], axis=1)  # (B, P, 3)
+def _composite(v: _View, zb: _DepthBuffer, w: np.ndarray, hcol: np.ndarray) -> np.ndarray:
+    """Colour each pixel by its winning layer (the head by its painted colours), times its
+    shading."""
+    skin, hair = v.skin, v.hair
+    bases = np.concatenate([_col(v.ids, "bg"), _col(v.ids, "shirt"), skin * 0.85, hair * 0.45,
+                            skin, skin * 0.92, skin, hair], axis=1)  # (B, 8, 3), by layer id
+    col = np.take_along_axis(bases, zb.layer[..., None], axis=1)  # (B, P, 3)
     cw = col[:, w]
-    col[:, w] = np.where((layer[:, w] == HEAD)[..., None], hcol, cw)
-    return col * shd[..., None]
+    col[:, w] = np.where((zb.layer[:, w] == _L_HEAD)[..., None], hcol, cw)
+    return col * zb.shd[..., None]
+
+
+def _render_float(ids: dict[str, np.ndarray], yaw_deg: np.ndarray, res: int) -> np.ndarray:
+    """Render ``B`` faces at ``res x res`` without anti-aliasing: float32 ``(B, res*res, 3)``.
+
+    Surfaces are composited with a depth buffer that keeps, per pixel, the nearest surface's
+    layer id and shading factor; colours are looked up once at the end. The head and its
+    textures are only evaluated in the window that can contain the head.
+    """
+    v = _view(ids, yaw_deg, res)
+    zb = _DepthBuffer.background(v)
+    _draw_body(v, zb)
+    shell = _hair_shell(v)
+    _draw_hair_inside(shell, zb)
+    win = _head_window(v)
+    head = _head_surface(v, win)
+    feat = _features(v, head)
+    zb_w = zb.window(win.w)  # a copy, written back after the nose
+    hcol = _draw_head(v, head, feat, zb_w)
+    _draw_nose(v, win, feat, zb_w)
+    zb.write_back(win.w, zb_w)
+    _draw_ears(v, feat, zb)
+    _draw_hair_outside(shell, zb)
+    return _composite(v, zb, win.w, hcol)
 
 
 def _ss_for(size: int) -> int:

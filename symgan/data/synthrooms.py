@@ -22,6 +22,7 @@ Figure: ``docs/figures/synthrooms_grid.png`` (64 random rooms, 64 px).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -41,13 +42,22 @@ _NB = len(_BOX_NAMES)
 _EMPTY = (0.0, 0.0, 0.0, -1.0, -1.0, -1.0)  # lo > hi: never hit
 
 
-def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
+class _Bed(NamedTuple):
+    """Where the bed went: centre ``bx``, width ``bw``, sides ``x0, x1``, foot end ``z0``,
+    headboard height ``hb`` (metres)."""
+
+    bx: float
+    bw: float
+    x0: float
+    x1: float
+    z0: float
+    hb: float
+
+
+def _place_bed(rng: np.random.Generator, boxes: np.ndarray, W: float, D: float) -> _Bed:
+    """Bed frame, mattress, blanket, pillows (two on a double bed) and headboard, against the back
+    wall (``z = D``) at a random ``x``."""
     u = rng.uniform
-    W, D, H = u(3.4, 4.8), u(4.2, 5.6), u(2.4, 2.9)
-    r: dict[str, np.ndarray] = {}
-    r["room"] = np.array([W, D, H])
-    cam = np.array([u(-0.25, 0.25) * W, u(1.2, 1.7), u(0.5, 1.7)])
-    r["camera"] = np.concatenate([cam, [u(-22, 22), u(-24, -10), u(55, 72)]])  # yaw, pitch, fov
     double = rng.random() < 0.65
     bw = u(1.4, 1.8) if double else u(0.9, 1.1)
     bl = u(1.95, 2.15)
@@ -56,7 +66,6 @@ def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
     z1 = D
     z0 = D - bl
     top = u(0.5, 0.62)
-    boxes = np.array([_EMPTY] * _NB, dtype=np.float64)
     x0, x1 = bx - bw / 2, bx + bw / 2
     boxes[0] = (x0, 0.0, z0, x1, top - 0.2, z1)
     boxes[1] = (x0 + 0.03, top - 0.2, z0 + 0.03, x1 - 0.03, top, z1 - 0.08)
@@ -71,9 +80,17 @@ def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
         boxes[3] = (x0 + 0.08, top, pz0, x1 - 0.08, top + ph, pz1)
     hb = u(0.9, 1.4)
     boxes[5] = (x0 - 0.05, 0.0, D - 0.08, x1 + 0.05, hb, D)
+    return _Bed(bx, bw, x0, x1, z0, hb)
+
+
+def _place_bedside_tables(rng: np.random.Generator, boxes: np.ndarray, bed: _Bed, half: float,
+                          D: float) -> None:
+    """A table on each side of the bed, unless it would not fit or is skipped; most carry a lamp
+    (a thin stand and a shade)."""
+    u = rng.uniform
     tw, td, th = u(0.4, 0.55), u(0.35, 0.45), u(0.45, 0.62)
     for side, (ti, li, si) in ((-1, (6, 8, 10)), (1, (7, 9, 11))):
-        edge = x0 - 0.08 if side < 0 else x1 + 0.08
+        edge = bed.x0 - 0.08 if side < 0 else bed.x1 + 0.08
         far = edge - tw if side < 0 else edge + tw
         if abs(far) > half - 0.02 or rng.random() < 0.25:
             continue
@@ -84,20 +101,37 @@ def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
             boxes[li] = (c - 0.03, th, D - td / 2 - 0.03, c + 0.03, th + 0.25, D - td / 2 + 0.03)
             sw = u(0.12, 0.17)
             boxes[si] = (c - sw, th + 0.22, D - td / 2 - sw, c + sw, th + 0.45, D - td / 2 + sw)
-    wall_side = 1.0 if rng.random() < 0.5 else -1.0  # window wall; the wardrobe goes opposite
+
+
+def _place_wardrobe(rng: np.random.Generator, boxes: np.ndarray, wall_side: float,
+                    half: float) -> None:
+    """Half the time, a wardrobe against the side wall opposite the window."""
+    u = rng.uniform
     if rng.random() < 0.5:
         wz0 = u(0.6, 1.6)
         wx = -wall_side * half
         wx0, wx1 = (wx, wx + 0.6 * wall_side) if wall_side < 0 else (wx - 0.6, wx)
         boxes[12] = (min(wx0, wx1), 0.0, wz0, max(wx0, wx1), u(1.7, 2.2), wz0 + u(0.9, 1.6))
-    r["boxes"] = boxes
+
+
+def _window_picture_rug(rng: np.random.Generator, bed: _Bed, wall_side: float,
+                        D: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The window (side, centre z, centre height, half-length, half-height), the picture above
+    the bed and the rug in front of it (centre x, centre y or z, half-sizes, present)."""
+    u = rng.uniform
     wl, wh = u(0.9, 1.6), u(1.0, 1.4)
-    r["window"] = np.array([wall_side, u(1.4, D - 1.4), u(1.35, 1.65), wl / 2, wh / 2])
-    pw_, ph_ = u(0.5, 1.1) * min(bw, 1.2), u(0.4, 0.7)
-    r["picture"] = np.array([bx + u(-0.1, 0.1), hb + 0.25 + ph_ / 2 + u(0, 0.2), pw_ / 2, ph_ / 2,
-                             float(rng.random() < 0.85)])
-    r["rug"] = np.array([bx + u(-0.3, 0.3), z0 + u(-0.6, 0.2), u(0.6, 1.2), u(0.5, 1.0),
-                         float(rng.random() < 0.6)])
+    window = np.array([wall_side, u(1.4, D - 1.4), u(1.35, 1.65), wl / 2, wh / 2])
+    pw_, ph_ = u(0.5, 1.1) * min(bed.bw, 1.2), u(0.4, 0.7)
+    picture = np.array([bed.bx + u(-0.1, 0.1), bed.hb + 0.25 + ph_ / 2 + u(0, 0.2), pw_ / 2,
+                        ph_ / 2, float(rng.random() < 0.85)])
+    rug = np.array([bed.bx + u(-0.3, 0.3), bed.z0 + u(-0.6, 0.2), u(0.6, 1.2), u(0.5, 1.0),
+                    float(rng.random() < 0.6)])
+    return window, picture, rug
+
+
+def _palette(rng: np.random.Generator) -> np.ndarray:
+    """The scene's 13 colours ``(13, 3)``, rows as commented; mostly tame pastels."""
+    u = rng.uniform
 
     def pastel(lo, hi):
         c = rng.uniform(lo, hi, 3)
@@ -105,7 +139,7 @@ def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
     wall = pastel(0.55, 0.95)
     wall = wall * 0.4 + wall.mean() * 0.6  # walls are rarely saturated
-    r["colors"] = np.stack([
+    return np.stack([
         wall,  # 0 walls
         pastel(0.85, 0.97),  # 1 ceiling
         (np.array([0.55, 0.38, 0.22]) * u(0.6, 1.3) if rng.random() < 0.7
@@ -121,6 +155,25 @@ def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
         pastel(0.2, 0.9),  # 11 picture B
         wall * u(0.75, 0.9),  # 12 wall stripes
     ])
+
+
+def _room(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Scene parameters of one room. The sequence of draws from ``rng`` defines every cached and
+    trained-on dataset: stages run, and draw, in a fixed order."""
+    u = rng.uniform
+    W, D, H = u(3.4, 4.8), u(4.2, 5.6), u(2.4, 2.9)
+    r: dict[str, np.ndarray] = {}
+    r["room"] = np.array([W, D, H])
+    cam = np.array([u(-0.25, 0.25) * W, u(1.2, 1.7), u(0.5, 1.7)])
+    r["camera"] = np.concatenate([cam, [u(-22, 22), u(-24, -10), u(55, 72)]])  # yaw, pitch, fov
+    boxes = np.array([_EMPTY] * _NB, dtype=np.float64)
+    bed = _place_bed(rng, boxes, W, D)
+    _place_bedside_tables(rng, boxes, bed, W / 2, D)
+    wall_side = 1.0 if rng.random() < 0.5 else -1.0  # window wall; the wardrobe goes opposite
+    _place_wardrobe(rng, boxes, wall_side, W / 2)
+    r["boxes"] = boxes
+    r["window"], r["picture"], r["rug"] = _window_picture_rug(rng, bed, wall_side, D)
+    r["colors"] = _palette(rng)
     r["style"] = np.array([float(rng.random() < 0.6), float(rng.random() < 0.3),
                            float(rng.random() < 0.4), u(0.12, 0.25)])  # wood, wall stripes,
     # striped blanket, plank width
@@ -139,22 +192,38 @@ def _hash01(i):
     return np.modf(np.abs(np.sin(i * 12.9898 + 4.1414) * 43758.5453))[0].astype(_F)
 
 
-def _render_float(p: dict[str, np.ndarray], res: int) -> np.ndarray:
-    """Render ``B`` rooms at ``res x res``: float32 ``(B, res*res, 3)`` (not mirrored yet)."""
-    B = len(p["room"])
+def _per_room(a: np.ndarray) -> np.ndarray:
+    """A per-room value as ``float32`` ``(B, 1)``, to broadcast against pixels."""
+    return a.astype(_F)[:, None]
+
+
+class _Rays(NamedTuple):
+    """Camera rays: origins ``o*`` ``(B, 1)``, directions ``d*`` ``(B, P)`` and their reciprocals
+    ``id*`` (near-zero components clamped to ``1e-6``)."""
+
+    ox: np.ndarray
+    oy: np.ndarray
+    oz: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    dz: np.ndarray
+    idx: np.ndarray
+    idy: np.ndarray
+    idz: np.ndarray
+
+
+def _camera_rays(p: dict[str, np.ndarray], res: int) -> _Rays:
+    """Pinhole camera: pixel ``(X, Y)`` in ``[-1, 1]`` looks along ``(X tan(fov/2), Y tan(fov/2),
+    1)``, pitched about ``x`` and then turned by the yaw about ``y``."""
     g = ((2.0 * np.arange(res) + 1.0 - res) / res).astype(_F)
     X = np.broadcast_to(g[None, :], (res, res)).reshape(1, -1)
     Y = np.broadcast_to(-g[:, None], (res, res)).reshape(1, -1)
-
-    def col(a):
-        return a.astype(_F)[:, None]
-
     cam = p["camera"]
-    ox, oy, oz = (col(cam[:, i]) for i in range(3))
+    ox, oy, oz = (_per_room(cam[:, i]) for i in range(3))
     yaw, pitch, fov = (np.deg2rad(cam[:, i]) for i in (3, 4, 5))
-    tx = col(np.tan(fov / 2))
-    cp, sp = col(np.cos(pitch)), col(np.sin(pitch))
-    cy, sy = col(np.cos(yaw)), col(np.sin(yaw))
+    tx = _per_room(np.tan(fov / 2))
+    cp, sp = _per_room(np.cos(pitch)), _per_room(np.sin(pitch))
+    cy, sy = _per_room(np.cos(yaw)), _per_room(np.sin(yaw))
     x, y = X * tx, Y * tx
     y2 = y * cp + sp
     z2 = -y * sp + cp
@@ -165,23 +234,31 @@ def _render_float(p: dict[str, np.ndarray], res: int) -> np.ndarray:
     idx = 1.0 / np.where(np.abs(dx) < eps, eps, dx)
     idy = 1.0 / np.where(np.abs(dy) < eps, eps, dy)
     idz = 1.0 / np.where(np.abs(dz) < eps, eps, dz)
+    return _Rays(ox, oy, oz, dx, dy, dz, idx, idy, idz)
 
-    Wr, Dr, Hr = (col(p["room"][:, i]) for i in range(3))
-    # the room, from inside: the first plane each ray leaves through
-    txw = np.where(dx > 0, Wr / 2 - ox, -Wr / 2 - ox) * idx
-    tyw = np.where(dy > 0, Hr - oy, -oy) * idy
-    tzw = (Dr - oz) * idz
-    tzw = np.where(dz > 0, tzw, np.inf)
+
+def _trace_walls(p: dict[str, np.ndarray], r: _Rays) -> tuple[np.ndarray, np.ndarray]:
+    """The room, from inside: the first plane each ray leaves through. Returns the depth ``t``
+    and the surface code (0 side wall, 1 ceiling, 2 floor, 3 back wall), ``(B, P)`` each."""
+    Wr, Dr, Hr = (_per_room(p["room"][:, i]) for i in range(3))
+    txw = np.where(r.dx > 0, Wr / 2 - r.ox, -Wr / 2 - r.ox) * r.idx
+    tyw = np.where(r.dy > 0, Hr - r.oy, -r.oy) * r.idy
+    tzw = (Dr - r.oz) * r.idz
+    tzw = np.where(r.dz > 0, tzw, np.inf)
     t = np.minimum(np.minimum(txw, tyw), tzw)
-    # surface codes: 0 side wall, 1 ceiling, 2 floor, 3 back wall, 10 + k box k
-    code = np.where(t == txw, 0, np.where(t == tzw, 3, np.where(dy > 0, 1, 2))).astype(np.int8)
-    boxes = p["boxes"].astype(_F)
-    oidx, oidy, oidz = ox * idx, oy * idy, oz * idz
+    code = np.where(t == txw, 0, np.where(t == tzw, 3, np.where(r.dy > 0, 1, 2))).astype(np.int8)
+    return t, code
+
+
+def _trace_boxes(boxes: np.ndarray, r: _Rays, t: np.ndarray, code: np.ndarray) -> None:
+    """Intersect every furniture box (slab method); a nearer hit overwrites ``t`` and sets the
+    code to ``10 + k`` for box ``k``."""
+    oidx, oidy, oidz = r.ox * r.idx, r.oy * r.idy, r.oz * r.idz
     for k in range(_NB):
         b = boxes[:, k, :, None]  # (B, 6, 1)
-        t1x, t2x = b[:, 0] * idx - oidx, b[:, 3] * idx - oidx
-        t1y, t2y = b[:, 1] * idy - oidy, b[:, 4] * idy - oidy
-        t1z, t2z = b[:, 2] * idz - oidz, b[:, 5] * idz - oidz
+        t1x, t2x = b[:, 0] * r.idx - oidx, b[:, 3] * r.idx - oidx
+        t1y, t2y = b[:, 1] * r.idy - oidy, b[:, 4] * r.idy - oidy
+        t1z, t2z = b[:, 2] * r.idz - oidz, b[:, 5] * r.idz - oidz
         tn = np.maximum(np.maximum(np.minimum(t1x, t2x), np.minimum(t1y, t2y)),
                         np.minimum(t1z, t2z))
         tf = np.minimum(np.minimum(np.maximum(t1x, t2x), np.maximum(t1y, t2y)),
@@ -190,90 +267,136 @@ def _render_float(p: dict[str, np.ndarray], res: int) -> np.ndarray:
         np.copyto(t, tn, where=win)
         np.copyto(code, 10 + k, where=win)
 
-    hx, hy, hz = ox + t * dx, oy + t * dy, oz + t * dz
-    # normals, once per pixel: +-1, +-2, +-3 for the axis and its sign. A box hit lies on the
-    # face of its box nearest to the hit point; the room's planes face inwards.
+
+def _normals(boxes: np.ndarray, r: _Rays, t: np.ndarray, code: np.ndarray,
+             hit: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Normals, once per pixel, as ``int8`` codes ``±1, ±2, ±3`` (axis and sign). A box hit lies
+    on the face of its box nearest to the hit point; the room's planes face inwards."""
     is_box = code >= 10
     bi = np.maximum(code.astype(np.intp) - 10, 0)
-    hit_pt = (hx, hy, hz)
     best = np.full_like(t, np.inf)
     normal = np.zeros(t.shape, np.int8)
     for a in range(3):
         for j, sgn in ((a, -1), (a + 3, 1)):
             face = np.take_along_axis(boxes[:, :, j], bi, axis=1)
-            dist = np.abs(hit_pt[a] - face)
+            dist = np.abs(hit[a] - face)
             closer = dist < best
             np.copyto(best, dist, where=closer)
             np.copyto(normal, sgn * (a + 1), where=closer)
-    room_n = np.where(code == 0, np.where(dx > 0, -1, 1),
+    room_n = np.where(code == 0, np.where(r.dx > 0, -1, 1),
                       np.where(code == 3, -3, np.where(code == 1, -2, 2)))
-    normal = np.where(is_box, normal, room_n.astype(np.int8))
-    C = p["colors"].astype(_F)  # (B, 13, 3)
-    # base colour per surface code
-    lut = np.zeros((B, 10 + _NB, 3), _F)
+    return np.where(is_box, normal, room_n.astype(np.int8))
+
+
+def _base_colours(C: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """The plain colour of each pixel's surface, ``(B, P, 3)``, from the palette ``C``."""
+    lut = np.zeros((len(C), 10 + _NB, 3), _F)
     lut[:, 0] = C[:, 0]
     lut[:, 1] = C[:, 1]
     lut[:, 2] = C[:, 2]
     lut[:, 3] = C[:, 0]
     for k, ci in enumerate((3, 4, 5, 4, 4, 3, 7, 7, 7, 7, 8, 8, 7)):
         lut[:, 10 + k] = C[:, ci]
-    rgb = np.take_along_axis(lut, code[..., None].astype(np.intp), axis=1)
-    emissive = np.zeros_like(t, dtype=bool)
-    style = p["style"].astype(_F)
-    wood, wstripes, bstripes, plank = (style[:, i][:, None] for i in range(4))
+    return np.take_along_axis(lut, code[..., None].astype(np.intp), axis=1)
 
-    def mix(mask, colour):
-        np.copyto(rgb, colour, where=mask[..., None])
 
+def _paint(rgb: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    """Set ``rgb`` to ``colour`` where ``mask`` (in place)."""
+    np.copyto(rgb, colour, where=mask[..., None])
+
+
+def _paint_floor(p: dict[str, np.ndarray], rgb: np.ndarray, C: np.ndarray, code: np.ndarray,
+                 hit: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Planks along ``z`` with per-plank tone and dark gaps, or a flat carpet; then the rug.
+    Returns the new colours."""
+    hx, _, hz = hit
+    wood, plank = _per_room(p["style"][:, 0]), _per_room(p["style"][:, 3])
     floor = code == 2
-    # floor: planks along z with per-plank tone and dark gaps, or a flat carpet
     pid = np.floor(hx / plank)
     tone = 0.8 + 0.35 * _hash01(pid + 17.0 * np.floor(hz / 1.3 + _hash01(pid) * 3))
     gap = np.abs(hx / plank - pid - 0.5) > 0.46
     rgb = rgb * np.where(floor & (wood > 0.5), tone * np.where(gap, 0.6, 1.0), 1.0)[..., None]
     rug = p["rug"].astype(_F)
-    in_rug = floor & (np.abs(hx - col(rug[:, 0])) < col(rug[:, 2])) & (
-        np.abs(hz - col(rug[:, 1])) < col(rug[:, 3])) & (col(rug[:, 4]) > 0.5)
-    mix(in_rug, C[:, None, 9])
+    in_rug = floor & (np.abs(hx - _per_room(rug[:, 0])) < _per_room(rug[:, 2])) & (
+        np.abs(hz - _per_room(rug[:, 1])) < _per_room(rug[:, 3])) & (_per_room(rug[:, 4]) > 0.5)
+    _paint(rgb, in_rug, C[:, None, 9])
+    return rgb
+
+
+def _paint_stripes(p: dict[str, np.ndarray], rgb: np.ndarray, C: np.ndarray, code: np.ndarray,
+                   hit: tuple[np.ndarray, ...]) -> None:
+    """Diagonal stripes on the walls, and stripes across the blanket, where the style says so."""
+    hx, _, hz = hit
+    wstripes, bstripes = _per_room(p["style"][:, 1]), _per_room(p["style"][:, 2])
     walls = (code == 0) | (code == 3)
     stripes = walls & (wstripes > 0.5) & (np.modf(np.abs(hx + hz) * 3.0)[0] < 0.5)
-    mix(stripes, C[:, None, 12])
-    # blanket stripes across the bed
+    _paint(rgb, stripes, C[:, None, 12])
     bl = (code == 12) & (bstripes > 0.5) & (np.modf(np.abs(hz) * 4.0)[0] < 0.4)
-    mix(bl, C[:, None, 6])
-    # window on a side wall: sky gradient, white frame, a cross of mullions
-    win = p["window"].astype(_F)
-    side, wz, wy, wl, wh = (col(win[:, i]) for i in range(5))
+    _paint(rgb, bl, C[:, None, 6])
+
+
+def _paint_window(p: dict[str, np.ndarray], rgb: np.ndarray, code: np.ndarray,
+                  hit: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The window on a side wall: sky gradient, white frame, a cross of mullions. Returns where
+    the sky shows (emissive)."""
+    hx, hy, hz = hit
+    side, wz, wy, wl, wh = (_per_room(p["window"][:, i]) for i in range(5))
     on_wall = (code == 0) & (np.sign(hx) == side)
     u_, v_ = (hz - wz) / wl, (hy - wy) / wh
     in_win = on_wall & (np.abs(u_) < 1) & (np.abs(v_) < 1)
     frame = in_win & ((np.abs(u_) > 0.9) | (np.abs(v_) > 0.9) | (np.abs(u_) < 0.05)
                       | (np.abs(v_ - 0.2) < 0.05))
     sky = np.array([0.55, 0.75, 1.0], _F) + (1 - v_[..., None]) * np.array([0.2, 0.12, 0], _F)
-    mix(in_win & ~frame, np.minimum(sky, 1.0))
-    mix(frame, np.array([0.95, 0.95, 0.93], _F))
-    emissive |= in_win & ~frame
-    # picture above the bed: dark frame, two-colour landscape with a sun
-    pic = p["picture"].astype(_F)
-    pcx, pcy, pw_, ph_, has = (col(pic[:, i]) for i in range(5))
+    _paint(rgb, in_win & ~frame, np.minimum(sky, 1.0))
+    _paint(rgb, frame, np.array([0.95, 0.95, 0.93], _F))
+    return in_win & ~frame
+
+
+def _paint_picture(p: dict[str, np.ndarray], rgb: np.ndarray, C: np.ndarray, code: np.ndarray,
+                   hit: tuple[np.ndarray, ...]) -> None:
+    """The picture above the bed: dark frame, two-colour landscape with a sun."""
+    hx, hy, _ = hit
+    pcx, pcy, pw_, ph_, has = (_per_room(p["picture"][:, i]) for i in range(5))
     pu, pv = (hx - pcx) / pw_, (hy - pcy) / ph_
     in_pic = (code == 3) & (np.abs(pu) < 1) & (np.abs(pv) < 1) & (has > 0.5)
     pframe = in_pic & ((np.abs(pu) > 0.88) | (np.abs(pv) > 0.85))
     inner = in_pic & ~pframe
-    mix(inner & (pv > -0.2 + 0.25 * np.sin(pu * 3.0)), C[:, None, 10])
-    mix(inner & (pv <= -0.2 + 0.25 * np.sin(pu * 3.0)), C[:, None, 11])
-    mix(inner & ((pu - 0.4) ** 2 + (pv - 0.4) ** 2 < 0.06), np.array([0.98, 0.9, 0.5], _F))
-    mix(pframe, np.array([0.25, 0.17, 0.1], _F))
-    emissive |= (code == 20) | (code == 21)
-    # lighting: a light near the ceiling, Lambert with fall-off, plus ambient
-    lx, ly, lz = ox * 0.3, Hr - 0.15, Dr * 0.55
+    _paint(rgb, inner & (pv > -0.2 + 0.25 * np.sin(pu * 3.0)), C[:, None, 10])
+    _paint(rgb, inner & (pv <= -0.2 + 0.25 * np.sin(pu * 3.0)), C[:, None, 11])
+    _paint(rgb, inner & ((pu - 0.4) ** 2 + (pv - 0.4) ** 2 < 0.06), np.array([0.98, 0.9, 0.5], _F))
+    _paint(rgb, pframe, np.array([0.25, 0.17, 0.1], _F))
+
+
+def _lighting(p: dict[str, np.ndarray], r: _Rays, hit: tuple[np.ndarray, ...],
+              normal: np.ndarray, emissive: np.ndarray) -> np.ndarray:
+    """A light near the ceiling, Lambert with fall-off, plus ambient; emissive pixels get 1."""
+    hx, hy, hz = hit
+    Dr, Hr = _per_room(p["room"][:, 1]), _per_room(p["room"][:, 2])
+    lx, ly, lz = r.ox * 0.3, Hr - 0.15, Dr * 0.55
     Lx, Ly, Lz = lx - hx, ly - hy, lz - hz
     dist2 = Lx * Lx + Ly * Ly + Lz * Lz
     an = np.abs(normal)
     sg = np.sign(normal).astype(_F)
     ndotl = np.where(an == 1, sg * Lx, np.where(an == 2, sg * Ly, sg * Lz)) / np.sqrt(dist2)
     light = 0.35 + 0.9 * np.maximum(ndotl, 0.0) * (6.0 / (4.0 + dist2))
-    light = np.where(emissive, 1.0, light)
+    return np.where(emissive, 1.0, light)
+
+
+def _render_float(p: dict[str, np.ndarray], res: int) -> np.ndarray:
+    """Render ``B`` rooms at ``res x res``: float ``(B, res*res, 3)`` (not mirrored yet)."""
+    r = _camera_rays(p, res)
+    t, code = _trace_walls(p, r)
+    boxes = p["boxes"].astype(_F)
+    _trace_boxes(boxes, r, t, code)
+    hit = (r.ox + t * r.dx, r.oy + t * r.dy, r.oz + t * r.dz)
+    normal = _normals(boxes, r, t, code, hit)
+    C = p["colors"].astype(_F)  # (B, 13, 3)
+    rgb = _paint_floor(p, _base_colours(C, code), C, code, hit)
+    _paint_stripes(p, rgb, C, code, hit)
+    emissive = _paint_window(p, rgb, code, hit)
+    _paint_picture(p, rgb, C, code, hit)
+    emissive |= (code == 20) | (code == 21)  # lamp shades
+    light = _lighting(p, r, hit, normal, emissive)
     return np.clip(rgb * light[..., None], 0.0, 1.0)
 
 
