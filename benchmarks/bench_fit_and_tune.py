@@ -16,7 +16,7 @@ import time
 import torch
 
 from symgan import Discriminator, Generator
-from symgan.book import calibrate_batchnorm
+from symgan.ema import calibrate_batchnorm
 from symgan.finetune import fit_and_tune
 from symgan.inversion import invert
 from symgan.scales import get_scale

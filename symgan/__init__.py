@@ -18,7 +18,8 @@ Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 9, 10), :mod:`symgan.inversion`, :mod:`symgan.finetune` and :mod:`symgan.rotation` (section 3),
 :mod:`symgan.tiles` (tileable textures, the paper's second structure), :mod:`symgan.data`
 (SynthFaces, SynthRooms, textures, real photos), :mod:`symgan.pretrained` (the trained weights
-that ship with the package), :mod:`symgan.widgets`.
+that ship with the package), :mod:`symgan.widgets`; the book's figures are drawn by
+:mod:`symgan.plots`, its chapters set up by :mod:`symgan.chapter`.
 """
 
 from .checkpoint import CheckpointError, load_models
@@ -53,6 +54,7 @@ from .layers import (
     export,
     symmetric_kernel,
 )
+from .plots import plot_log
 from .reconstruction import psnr, ssim
 from .rotation import rotate, save_rotation
 from .scales import SCALES, get_scale, resolve_scale
@@ -66,7 +68,7 @@ from .symmetry import (
     mirror_mse,
 )
 from .tiles import TileGenerator
-from .train import Trainer, TrainingDiverged, TrainResult, load_or_train, plot_log, runs_dir
+from .train import Trainer, TrainingDiverged, TrainResult, load_or_train, runs_dir
 from .weight_init import dcgan_init
 from .yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor
 

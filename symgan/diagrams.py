@@ -10,9 +10,9 @@ geometry, where the numbers are the paper's own (``z' -> 5120 = 512 x 5 x 2``,
 * :func:`layer_shapes`: the output shape of the stem and of every up- or down-sampling block;
 * :func:`draw_generator`: the z' stem (Fig. 3) or the flip stem (Fig. 5), then the body (Fig. 2);
 * :func:`draw_discriminator`: the symmetric discriminator and its fold (Figs. 4d, 7);
-* :func:`architecture_figure`: the three, one under the other;
-* :func:`draw_maps`: small kernels and feature maps as heatmaps whose numbers stay readable
-  (paper Fig. 4).
+* :func:`architecture_figure`: the three, one under the other.
+
+Kernels and feature maps as heatmaps (paper Fig. 4) are :func:`symgan.plots.draw_maps`.
 
 Chapters: ``book/01_introduction`` (all three), ``book/03_zprime_generator``,
 ``book/04_flip_generator``, ``book/05_symmetric_discriminator``.
@@ -26,8 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["layer_shapes", "draw_generator", "draw_discriminator", "architecture_figure",
-           "draw_maps"]
+__all__ = ["layer_shapes", "draw_generator", "draw_discriminator", "architecture_figure"]
 
 _COLOURS = {
     "latent": "#fde9c9",   # inputs
@@ -300,49 +299,3 @@ def architecture_figure(img_size: int = 65, width: int = 64, channels: int = 3,
     fig.tight_layout()
     return fig
 
-
-def draw_maps(maps: Sequence[torch.Tensor], titles: Sequence[str], suptitle: str = "",
-              fmt: str = "{:.1f}", annotate: bool = True, panel: float = 2.05):
-    """Draw 2D kernels or feature maps ``(H, W)`` side by side as heatmaps (paper Fig. 4).
-
-    One diverging colour scale per map (red positive, blue negative, white zero), so equal values
-    get equal colours and mirror structure shows. With ``annotate`` every cell of a map of at
-    most 8x8 carries its value, in white on dark cells; the panels are ``panel`` inches wide,
-    large enough for the numbers to be read at the book's page width. Returns the figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if len(maps) != len(titles):
-        raise ValueError(f"draw_maps: {len(maps)} maps but {len(titles)} titles")
-    if not maps:
-        raise ValueError("draw_maps: no maps to draw")
-    maps = [m.detach().to("cpu", torch.float32) for m in maps]
-    for m in maps:
-        if m.dim() != 2:
-            raise ValueError(f"draw_maps expects 2D maps (H, W), got shape {tuple(m.shape)}")
-    widths = [m.shape[1] for m in maps]
-    fig, axes = plt.subplots(1, len(maps), squeeze=False,
-                             figsize=(panel * len(maps) * (0.75 + 0.25 * max(widths) / 5) + 0.2,
-                                      panel + 0.9 + (0.3 if suptitle else 0)),
-                             gridspec_kw=dict(width_ratios=widths))
-    for ax, m, title in zip(axes[0], maps, titles, strict=True):
-        v = float(m.abs().max()) or 1.0
-        ax.imshow(m.numpy(), cmap="RdBu_r", vmin=-v, vmax=v)
-        ax.set_title(title, fontsize=11)
-        ax.set_xticks(range(m.shape[1]))
-        ax.set_yticks(range(m.shape[0]))
-        ax.tick_params(labelsize=9, length=0)
-        ax.set_xlabel("column", fontsize=9)
-        if annotate and max(m.shape) <= 8:
-            for i in range(m.shape[0]):
-                for j in range(m.shape[1]):
-                    x = float(m[i, j])
-                    label = fmt.format(x)
-                    if float(label) == 0.0:  # no "-0.0"
-                        label = fmt.format(0.0)
-                    ax.text(j, i, label.replace("-", "\u2212"), ha="center", va="center",
-                            fontsize=10, color="white" if abs(x) > 0.55 * v else "black")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=12)
-    fig.tight_layout()
-    return fig

@@ -1,10 +1,10 @@
-"""The paper's symmetry measurements, as numbers and plots.
+"""The paper's symmetry measurements, as numbers (:mod:`symgan.plots` draws them).
 
 * :func:`series_images` / :func:`averaged_series`: paper Fig. 9 (the series of 9 from ``z`` at
   ``t = 1`` to its mirror latent at ``t = -1``) and Fig. 10 (each image averaged with the mirror of
   its partner, ``(G(z_t) + M(G(z_-t))) / 2``: no ghosting iff the mirroring is exact).
 * :func:`series_mirror_mse`: Supplementary Fig. 7, ``mean_z mse(G(z_t), M(G(z_t)))`` for each
-  ``t``; :func:`plot_mirror_mse_curves` draws all methods on one axis.
+  ``t``; :func:`symgan.plots.plot_mirror_mse_curves` draws all methods on one axis.
 * :func:`discriminator_overfitting`: Fig. 6, ``sigmoid(D(x))`` of training images ``x`` against
   ``sigmoid(D(M x))``, for the plain and the symmetric discriminator.
 * :func:`yaw_along_series`: the SynthFaces yaw regressor (:mod:`symgan.yaw`) along the series:
@@ -37,10 +37,7 @@ __all__ = [
     "series_mirror_mse",
     "data_mirror_mse",
     "mirror_mse_curves",
-    "plot_mirror_mse_curves",
-    "plot_series",
     "discriminator_overfitting",
-    "plot_overfitting",
     "spearman",
     "yaw_along_series",
     "fid_kid",
@@ -115,45 +112,6 @@ def mirror_mse_curves(generators: Mapping[str, nn.Module], n_z: int = 64, n: int
     return out
 
 
-def plot_mirror_mse_curves(curves: Mapping[str, list[float]], real: float | None = None, ax=None,
-                           log: bool = True):
-    """All methods' mirror-MSE curves on one axis (Supplementary Fig. 7), with the real data's
-    mean mirror-MSE as a dashed line. A log axis shows the exact zeros (clipped at 1e-16)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.8))
-    for name, c in curves.items():
-        n = len(c)
-        t = np.linspace(1, -1, n)
-        ax.plot(t, np.maximum(np.asarray(c), 1e-16) if log else c, marker="o", ms=3, label=name)
-    if real is not None:
-        ax.axhline(real, color="k", ls="--", lw=1, label="real data")
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel("t (series position; 0 = symmetric latent)")
-    ax.set_ylabel("mean mirror-MSE")
-    ax.invert_xaxis()
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_series(series: Tensor, ax=None, title: str | None = None):
-    """Show series ``(B, n, C, H, W)`` as a grid: one row per latent, ``t`` from 1 (left) to -1."""
-    import matplotlib.pyplot as plt
-
-    from .images import make_grid, to_uint8_hwc
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(series.shape[1] * 0.8, series.shape[0] * 0.8))
-    grid = to_uint8_hwc(make_grid(series.flatten(0, 1), nrow=series.shape[1]))
-    ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray")
-    ax.axis("off")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
 def discriminator_overfitting(discriminators: Mapping[str, nn.Module], images: Tensor,
                               batch_size: int = 256) -> dict[str, dict[str, float | list[float]]]:
     """Paper Fig. 6. For each discriminator, ``p = sigmoid(D(x))`` on ``images`` ``(N, C, H, W)``
@@ -175,24 +133,6 @@ def discriminator_overfitting(discriminators: Mapping[str, nn.Module], images: T
                      "mean_p_mirror": float(q.mean()), "mean_abs_gap": float((p - q).abs().mean()),
                      "max_abs_gap": float((p - q).abs().max())}
     return out
-
-
-def plot_overfitting(result: Mapping[str, Mapping], axes=None):
-    """Scatter ``p(x)`` against ``p(M x)`` per discriminator (the diagonal = mirror invariant)."""
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        _, axes = plt.subplots(1, len(result), figsize=(3.6 * len(result), 3.4), squeeze=False)
-        axes = axes[0]
-    for ax, (name, r) in zip(axes, result.items(), strict=False):
-        ax.scatter(r["p_real"], r["p_mirror"], s=4, alpha=0.5)
-        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("D: P(real | training image)")
-        ax.set_ylabel("P(real | its mirror)")
-        ax.set_title(f"{name}: mean |gap| {r['mean_abs_gap']:.3f}", fontsize=9)
-    return axes
 
 
 def _ranks(x: Tensor) -> Tensor:

@@ -83,7 +83,6 @@ __all__ = [
     "load_or_train",
     "runs_dir",
     "read_log",
-    "plot_log",
     "load_training_images",
 ]
 
@@ -289,7 +288,9 @@ class TrainResult:
         return iter((self.generator, self.discriminator, self.info))
 
     def plot_log(self, ax=None):
-        """Losses against step (see :func:`plot_log`)."""
+        """Losses against step (see :func:`symgan.plots.plot_log`)."""
+        from .plots import plot_log  # matplotlib and the plot are needed only here
+
         return plot_log(self.log, ax=ax, title=self.config.method)
 
 
@@ -316,26 +317,6 @@ def read_log(path: str | os.PathLike) -> list[dict[str, float]]:
     if bad:
         warnings.warn(f"{path}: skipped {bad} malformed row(s)", RunWarning, stacklevel=2)
     return rows
-
-
-def plot_log(log: list[dict[str, float]] | str | os.PathLike, ax=None, title: str | None = None):
-    """One call: D and G losses (and the symmetry loss, if any) against the step. ``log`` is
-    rows (:func:`read_log`) or a path. Returns the matplotlib axes."""
-    import matplotlib.pyplot as plt
-
-    rows = read_log(log) if isinstance(log, str | os.PathLike) else log
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [r["step"] for r in rows]
-    for key, label in (("loss_d", "D loss"), ("loss_g", "G loss (BCE)"), ("loss_sym", "symmetry loss")):
-        if any(key in r for r in rows):
-            ax.plot(steps, [r.get(key, float("nan")) for r in rows], label=label, lw=1)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    if title:
-        ax.set_title(title)
-    ax.legend()
-    return ax
 
 
 # -- distributed ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def default_generators(
     archs: Sequence[str] = ("zprime", "flip", "dcgan"), n_calibrate: int = 256,
 ) -> dict[str, nn.Module]:
     """Untrained generators, one per arch, with BatchNorm statistics calibrated on
-    ``n_calibrate`` random latents (:func:`symgan.book.calibrate_batchnorm`), eval mode."""
+    ``n_calibrate`` random latents (:func:`symgan.ema.calibrate_batchnorm`), eval mode."""
     out: dict[str, nn.Module] = {}
     for k, arch in enumerate(archs):
         torch.manual_seed(seed + k)

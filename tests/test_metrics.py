@@ -14,13 +14,12 @@ from symgan.metrics import (
     evaluate_models,
     fixed_latents,
     mirror_mse_curves,
-    plot_mirror_mse_curves,
-    plot_overfitting,
     series_images,
     series_mirror_mse,
     spearman,
     yaw_along_series,
 )
+from symgan.plots import plot_mirror_mse_curves, plot_overfitting
 from symgan.symmetry import mirror
 from symgan.yaw import YawRegressor
 

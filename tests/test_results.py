@@ -19,6 +19,8 @@ def test_results_page_at_smoke_scale(tmp_path: Path) -> None:
         assert target in page, target
     assert "PASS: zprime: middle-image mirror-MSE" in page  # exact at any training stage
     assert "## Rooms (chapter 7)" in page
-    for fig in ("results_samples_zprime.png", "results_rooms.png", "results_series.png", "results_yaw.png"):
+    for fig in ("results_samples_zprime.png", "results_rooms.png", "results_series.png", "results_yaw.png",
+                "results_averaged.png", "results_mirror_mse.png", "results_overfitting.png",
+                "results_losses.png"):
         assert (out.parent / "figures" / fig).is_file(), fig
         assert f"](figures/{fig})" in page

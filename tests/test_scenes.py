@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from symgan import Generator, mirror
-from symgan.book import calibrate_batchnorm
+from symgan.ema import calibrate_batchnorm
 from symgan.scenes import (
     coordinate_effects,
     coordinate_latents,

@@ -17,8 +17,9 @@ from symgan.checkpoint import CheckpointError, load_checkpoint
 from symgan.config import METHOD_NAMES, METHODS, TrainConfig
 from symgan.generators import mirror_errors
 from symgan.losses import symmetry_loss
+from symgan.plots import plot_log
 from symgan.symmetry import check_invariance, mirror
-from symgan.train import load_or_train, plot_log, train
+from symgan.train import load_or_train, train
 
 pytestmark = pytest.mark.usefixtures("scratch_dirs")
 

@@ -194,93 +194,61 @@ def _curve(cfg) -> list[dict]:
     return []
 
 
-def _figures(results: dict, rooms, summaries: dict, overfit: dict, curve: list[dict], figs: Path,  # noqa: C901
-             n_z: int) -> None:
-    """Every figure of the page into ``figs`` (``results_*.png``)."""
+def _save(fig, path: Path, dpi: int = 110) -> None:
     import matplotlib.pyplot as plt
-    import numpy as np
+
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
+def _figures(results: dict, rooms, summaries: dict, overfit: dict, curve: list[dict], figs: Path,
+             n_z: int) -> None:
+    """Every figure of the page into ``figs`` (``results_*.png``), drawn by :mod:`symgan.plots`."""
+    import matplotlib.pyplot as plt
     import torch
 
     from ..config import METHODS
     from ..images import save_image
-    from ..metrics import (
-        averaged_series,
-        fixed_latents,
+    from ..metrics import averaged_series, fixed_latents, series_images, yaw_along_series
+    from ..plots import (
+        plot_logs,
         plot_mirror_mse_curves,
         plot_overfitting,
-        plot_series,
-        series_images,
-        yaw_along_series,
+        plot_quality_curve,
+        plot_series_rows,
+        plot_yaw_along_series,
     )
-    from ..train import plot_log
 
     label = {m: METHODS[m].label for m in results}
     first = next(iter(results.values())).config
     z = fixed_latents(n_z, first.z_dim, 0)
     for name, fn in (("series", lambda s: s), ("averaged", averaged_series)):
-        fig, axes = plt.subplots(len(results), 1, figsize=(7, 2.5 * len(results)))
-        for ax, (m, r) in zip(list(getattr(axes, "flat", [axes])), results.items(), strict=False):
-            plot_series(fn(series_images(r.generator, z[:3])), ax=ax, title=label[m])
-        fig.tight_layout()
-        fig.savefig(figs / f"results_{name}.png", dpi=110)
-        plt.close(fig)
+        _save(plot_series_rows({label[m]: fn(series_images(r.generator, z[:3])) for m, r in results.items()}),
+              figs / f"results_{name}.png")
     fig, ax = plt.subplots(figsize=(6.5, 4))
     plot_mirror_mse_curves({label[m]: s["series_mirror_mse"] for m, s in summaries.items()},
                            real=next(iter(summaries.values()))["data_mirror_mse"], ax=ax)
     ax.set_title(f"mirror-MSE along the series (mean over {n_z} z)")
     fig.tight_layout()
-    fig.savefig(figs / "results_mirror_mse.png", dpi=110)
-    plt.close(fig)
+    _save(fig, figs / "results_mirror_mse.png")
     if overfit:
         axes = plot_overfitting(overfit)
         axes[0].figure.tight_layout()
-        axes[0].figure.savefig(figs / "results_overfitting.png", dpi=110)
-        plt.close(axes[0].figure)
+        _save(axes[0].figure, figs / "results_overfitting.png")
     if "yaw_swing" in next(iter(summaries.values())):
-        fig, ax = plt.subplots(figsize=(6.5, 4))
-        t = np.linspace(1, -1, 9)
-        for i, (m, r) in enumerate(results.items()):
-            y = np.asarray(yaw_along_series(r.generator, z[:8])["yaw"])
-            ax.plot(t, y.T, color=f"C{i}", lw=0.8, alpha=0.7)
-            ax.plot([], [], color=f"C{i}", label=label[m])
-        ax.set(xlabel="t", ylabel="yaw (degrees, regressor)", title="yaw along the series (8 latents per method)")
-        ax.invert_xaxis()
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(figs / "results_yaw.png", dpi=110)
-        plt.close(fig)
+        yaws = {label[m]: yaw_along_series(r.generator, z[:8])["yaw"] for m, r in results.items()}
+        ax = plot_yaw_along_series(yaws)
+        ax.set_title("yaw along the series (8 latents per method)")
+        ax.figure.tight_layout()
+        _save(ax.figure, figs / "results_yaw.png")
     with torch.no_grad():
         for m, r in results.items():
             save_image(r.generator(z[:32]), figs / f"results_samples_{m}.png", nrow=8)
         if rooms is not None:
             save_image(rooms.generator(fixed_latents(32, rooms.config.z_dim, 0)), figs / "results_rooms.png", nrow=8)
-    fig, axes = plt.subplots(1, len(results), figsize=(3.4 * len(results), 3), squeeze=False)
-    for ax, (m, r) in zip(axes[0], results.items(), strict=False):
-        plot_log(r.log, ax=ax, title=m)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(figs / "results_losses.png", dpi=100)
-    plt.close(fig)
+    _save(plot_logs({m: r.log for m, r in results.items()}), figs / "results_losses.png", dpi=100)
     if curve:
-        _curve_figure(curve, figs / "results_curve.png")
-
-
-def _curve_figure(curve: list[dict], path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    steps = [c["step"] for c in curve]
-    a1.plot(steps, [c["fid"] for c in curve], "o-")
-    a1.axhline(TARGETS["fid_faces"], color="gray", ls="--", lw=0.8, label="target")
-    a1.set(xlabel="training steps", ylabel="FID", title="z': FID against steps")
-    a1.legend(fontsize=8)
-    a2.plot(steps, [c["yaw_swing"] for c in curve], "o-", color="C1")
-    a2.axhline(TARGETS["yaw_swing"], color="gray", ls="--", lw=0.8, label="target")
-    a2.set(xlabel="training steps", ylabel="yaw swing (degrees)", title="z': head turn against steps")
-    a2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        _save(plot_quality_curve(curve, TARGETS["fid_faces"], TARGETS["yaw_swing"]), figs / "results_curve.png")
 
 
 def _table_lines(summaries: dict, label: dict) -> list[str]:

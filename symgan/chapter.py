@@ -1,13 +1,13 @@
-"""Helpers shared by the book's chapters: setup at a scale, figures, captions and tables.
+"""Helpers shared by the book's chapters: setup at a scale, captions, tables, the models shown.
 
 Every chapter starts with::
 
     scale = None                      # the papermill ``parameters`` cell: raw knobs only
-    cfg = symgan.book.setup_chapter(scale)   # validated Scale, seeded, figure style set
+    cfg = symgan.chapter.setup_chapter(scale)   # validated Scale, seeded, figure style set
 
 so the scale comes from the notebook parameter, else ``$SYMGAN_SCALE``, else ``"cpu"``
-(:func:`symgan.scales.resolve_scale`). Images everywhere are float tensors in ``[-1, 1]`` of
-shape ``(N, C, H, W)``; figures map them to ``[0, 1]`` with ``(x + 1) / 2``.
+(:func:`symgan.scales.resolve_scale`). Figures are drawn by :mod:`symgan.plots`; this module
+only displays their captions and the chapters' tables.
 
 Nothing here is model code: models live in :mod:`symgan.generators` and
 :mod:`symgan.discriminators`. Chapter: ``book/01_introduction`` (how chapters are built).
@@ -34,9 +34,6 @@ __all__ = [
     "setup_chapter",
     "caption",
     "markdown_table",
-    "show_grid",
-    "show_series",
-    "calibrate_batchnorm",
     "load_generator",
     "time_call",
     "is_cached",
@@ -111,79 +108,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]], fmt
     return "\n".join(lines)
 
 
-def _to_numpy_image(x: Tensor) -> np.ndarray:
-    """``(C, H, W)`` in ``[-1, 1]`` -> ``(H, W, 3)`` or ``(H, W)`` in ``[0, 1]`` for imshow."""
-    x = x.detach().to("cpu", torch.float32).clamp(-1, 1).add(1).div(2)
-    if x.shape[0] == 1:
-        return x[0].numpy()
-    return x.permute(1, 2, 0).numpy()
-
-
-def show_grid(
-    images: Tensor,
-    nrow: int | None = None,
-    title: str = "",
-    row_labels: Sequence[str] | None = None,
-    col_labels: Sequence[str] | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    size: float = 1.1,
-):
-    """Draw images ``(N, C, H, W)`` (or ``(R, K, C, H, W)``: ``R`` rows of ``K``) in a grid.
-
-    One axis per image so rows and columns can be labelled; returns the matplotlib figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if images.dim() == 5:
-        nrow = images.shape[1]
-        images = images.reshape(-1, *images.shape[2:])
-    if images.dim() != 4:
-        raise ValueError(f"show_grid expects (N, C, H, W) or (R, K, C, H, W), got {tuple(images.shape)}")
-    n = images.shape[0]
-    ncol = nrow or min(n, 8)
-    nrows = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrows, ncol, figsize=(size * ncol + 1.2, size * nrows + 0.8), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if k < n:
-            img = _to_numpy_image(images[k])
-            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-        else:
-            ax.axis("off")
-    if row_labels:
-        for r, lab in enumerate(row_labels[:nrows]):
-            axes[r, 0].set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=9)
-    if col_labels:
-        for c, lab in enumerate(col_labels[:ncol]):
-            axes[0, c].set_title(lab, fontsize=9)
-    if xlabel:
-        fig.supxlabel(xlabel, fontsize=10)
-    if ylabel:
-        fig.supylabel(ylabel, fontsize=10)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def show_series(series: Tensor, t: Tensor | Sequence[float], title: str = "",
-                row_labels: Sequence[str] | None = None, size: float = 1.1):
-    """Draw series of images (paper Fig. 9): ``(R, K, C, H, W)``, columns labelled by ``t``.
-
-    ``t`` is the symmetry amount of each column (``1`` = the sample, ``0`` = symmetric latent,
-    ``-1`` = mirror latent); see :func:`symgan.latent.latent_series`.
-    """
-    if series.dim() == 4:
-        series = series.unsqueeze(0)
-    tt = [float(v) for v in t]
-    return show_grid(series, title=title, row_labels=row_labels,
-                     col_labels=[f"t={v:+.2f}" for v in tt],
-                     xlabel="symmetry amount t (1: sample, 0: symmetric latent, -1: mirror latent)",
-                     size=size)
-
-
 TRAINED_MODES = ("no", "if-cached", "yes")
 
 
@@ -196,7 +120,7 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
     the weights shipped in :mod:`symgan.pretrained` for it, else the run in ``runs/``, else a
     fresh one: never trains), ``"yes"`` (``load_or_train``: load or train
     now). A fresh generator gets its BatchNorm statistics calibrated on 512 random latents
-    (:func:`calibrate_batchnorm`). Returned in eval mode on the CPU. ``scale``: a name, or the
+    (:func:`symgan.ema.calibrate_batchnorm`). Returned in eval mode on the CPU. ``scale``: a name, or the
     :class:`~symgan.scales.Scale` that :func:`setup_chapter` returned (its geometry is kept).
     """
     from .generators import Generator
