@@ -17,8 +17,7 @@ import torch
 
 from symgan import Discriminator, Generator
 from symgan.ema import calibrate_batchnorm
-from symgan.finetune import fit_and_tune
-from symgan.inversion import invert
+from symgan.fit_and_tune import fit_and_tune, invert
 from symgan.scales import get_scale
 
 

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from symgan.config import TrainConfig  # noqa: E402
+from symgan.images import to_unit_range  # noqa: E402
 from symgan.symmetry import mirror  # noqa: E402
 from symgan.train import Trainer, load_training_images  # noqa: E402
 
@@ -60,7 +61,7 @@ def speed(method: str, steps: int, warmup: int, tiny: bool, device: str, out: Pa
     t.D.to(memory_format=torch.channels_last)
     data = load_training_images(cfg)
     g = torch.Generator().manual_seed(0)
-    real_all = (data.float() / 127.5 - 1).to(t.device).contiguous(memory_format=torch.channels_last)
+    real_all = to_unit_range(data).to(t.device).contiguous(memory_format=torch.channels_last)
     t.G.train()
     t.D.train()
     elapsed = 0.0

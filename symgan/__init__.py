@@ -15,7 +15,7 @@ Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 :mod:`symgan.discriminators` (2.1.3), :mod:`symgan.symmetry` (mirror, fold and checks),
 :mod:`symgan.losses`, :mod:`symgan.update` (the GAN step) and :mod:`symgan.train` (2.2, 4.1),
 :mod:`symgan.ema` (the generator's weight average for sampling), :mod:`symgan.metrics` (Figs. 6,
-9, 10), :mod:`symgan.inversion`, :mod:`symgan.finetune` and :mod:`symgan.rotation` (section 3),
+9, 10), :mod:`symgan.fit_and_tune` (section 3), :mod:`symgan.images` (conversions, the photo loader),
 :mod:`symgan.tiles` (tileable textures, the paper's second structure), :mod:`symgan.data`
 (SynthFaces, SynthRooms, textures, real photos), :mod:`symgan.pretrained` (the trained weights
 that ship with the package), :mod:`symgan.widgets`; the book's figures are drawn by
@@ -39,11 +39,17 @@ from .data import (
     get_dataset,
 )
 from .discriminators import Discriminator
-from .finetune import FitAndTuneResult, fit_and_tune
+from .fit_and_tune import (
+    FitAndTuneResult,
+    fit_and_tune,
+    invert,
+    prepare_image,
+    rotate,
+    save_rotation,
+)
 from .generators import ARCHS, Generator, mirror_errors
 from .geometry import GEOMETRIES, Geometry, get_geometry, infer_geometry
 from .images import make_grid, save_image, to_uint8_hwc
-from .inversion import invert, prepare_image
 from .latent import latent_series, mirror_latent, sample_latent, series_t, symmetric_latent
 from .layers import (
     SymConv2d,
@@ -56,7 +62,6 @@ from .layers import (
 )
 from .plots import plot_log
 from .reconstruction import psnr, ssim
-from .rotation import rotate, save_rotation
 from .scales import SCALES, get_scale, resolve_scale
 from .symmetry import (
     EquivarianceReport,

@@ -1,7 +1,7 @@
 """The GAN update: one discriminator step, then one generator step (paper 4.1, DC-GAN's).
 
 The one implementation of the update: the trainer (:meth:`symgan.train.Trainer.train_step`),
-FitAndTune's phase II (:func:`symgan.finetune.fit_and_tune`) and the benchmarks all call
+FitAndTune's phase II (:func:`symgan.fit_and_tune.fit_and_tune`) and the benchmarks all call
 :func:`gan_step`. Chapter: ``book/06_loss_baselines_and_faces``.
 """
 

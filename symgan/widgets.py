@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from .ema import calibrate_batchnorm
 from .generators import ARCHS, Generator
+from .images import to_uint8
 from .latent import sample_latent
 from .layers import export
 from .symmetry import mirror
@@ -153,7 +154,7 @@ class LatentExplorer:
         from PIL import Image
 
         out = self.render(arch, zprime, t, seed)
-        img = out["image"].clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).numpy()
+        img = to_uint8(out["image"]).permute(1, 2, 0).numpy()
         if img.shape[2] == 1:
             img = np.repeat(img, 3, axis=2)
         heat = asymmetry_rgb(out["asymmetry"], self.vmax if vmax is None else vmax)

@@ -17,8 +17,8 @@ from symgan.data import (
     LSUNBedrooms,
     astronaut_face,
     get_dataset,
-    pil_to_tensor,
 )
+from symgan.images import load_image
 
 
 @pytest.fixture(autouse=True)
@@ -73,20 +73,20 @@ def test_conversions(mode, channels):
         img = Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 257)
     else:
         img = img.convert(mode)
-    x = pil_to_tensor(img, 10, channels)
+    x = load_image(img, 10, channels)
     assert x.shape == (channels, 10, 10) and x.dtype == torch.float32
     assert -1 <= x.min() and x.max() <= 1 and x.std() > 0.05
 
 
 def test_16bit_uses_full_range():
     a = np.full((4, 4), 65535, np.uint16)
-    assert pil_to_tensor(Image.fromarray(a), 4, 1).min() == 1.0
+    assert load_image(Image.fromarray(a), 4, 1).min() == 1.0
 
 
 def test_resize_and_centre_crop():
     img = Image.new("RGB", (40, 20), (0, 0, 0))
     img.paste((255, 255, 255), (10, 0, 30, 20))  # white centre square
-    x = pil_to_tensor(img, 10, 1)
+    x = load_image(img, 10, 1)
     assert x.shape == (1, 10, 10) and x.min() > 0.5  # the black sides were cropped away
     assert x[:, :, 1:-1].min() > 0.99
 
@@ -134,8 +134,8 @@ def test_resize_crop_commutes_with_the_mirror(size, wh):
     loaded photo is the loaded mirror photo (to one 8-bit level)."""
     rng = np.random.default_rng(size * 1000 + wh[0])
     img = Image.fromarray(rng.integers(0, 256, (wh[1], wh[0], 3), dtype=np.uint8))
-    x = pil_to_tensor(img, size, 3)
-    xm = pil_to_tensor(img.transpose(Image.FLIP_LEFT_RIGHT), size, 3)
+    x = load_image(img, size, 3)
+    xm = load_image(img.transpose(Image.FLIP_LEFT_RIGHT), size, 3)
     assert x.shape == (3, size, size)
     assert (xm - x.flip(-1)).abs().max() <= 2 / 255 + 1e-6
 

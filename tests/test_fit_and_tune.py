@@ -8,10 +8,15 @@ import torch
 from PIL import Image
 
 import symgan
-from symgan.finetune import fit_and_tune
-from symgan.inversion import invert, prepare_image
+from symgan.fit_and_tune import (
+    as_image_tensor,
+    fit_and_tune,
+    invert,
+    prepare_image,
+    rotate,
+    save_rotation,
+)
 from symgan.reconstruction import psnr, ssim
-from symgan.rotation import rotate, save_rotation
 
 
 def _face_like(h: int = 20, w: int = 20) -> np.ndarray:
@@ -232,7 +237,6 @@ def test_training_data_in_every_form_is_scaled_to_minus_one_one() -> None:
     """Phase II's GAN steps must see real images on the generator's scale, whatever the source."""
     from symgan.config import TrainConfig
     from symgan.data.synthfaces import SynthFaces
-    from symgan.finetune import as_image_tensor
     from symgan.train import load_training_images
 
     cfg = TrainConfig.from_scale("smoke", n_train=8)

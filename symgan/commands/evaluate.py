@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..checkpoint import CheckpointError, load_models
+    from ..images import to_unit_range
     from ..metrics import EvalExtraMissing, evaluate_models, fid_kid, fixed_latents
     from ..train import load_training_images
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with torch.no_grad():
                 fake = G(fixed_latents(len(data), G.z_dim, args.seed + 1))
-            real = data.float() / 127.5 - 1 if data.dtype == torch.uint8 else data
+            real = to_unit_range(data) if data.dtype == torch.uint8 else data
             res.update(fid_kid(real, fake))
         except EvalExtraMissing as e:
             print(f"note: {e}", file=sys.stderr)

@@ -84,9 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..checkpoint import CheckpointError, load_models
     from ..config import TrainConfig
-    from ..finetune import fit_and_tune
+    from ..fit_and_tune import fit_and_tune, rotate, save_rotation
     from ..images import make_grid, save_image
-    from ..rotation import rotate, save_rotation
     from ..scales import resolve_scale
     from ..train import load_or_train, load_training_images
 

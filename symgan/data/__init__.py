@@ -13,8 +13,6 @@ from .real import (
     LFWSubset,
     LSUNBedrooms,
     astronaut_face,
-    load_image,
-    pil_to_tensor,
 )
 from .registry import DATASETS, get_dataset
 from .synthfaces import FaceIdentity, SynthFaces, render, render_batch, sample_identities
@@ -38,8 +36,6 @@ __all__ = [
     "data_dir",
     "fetch",
     "get_dataset",
-    "load_image",
-    "pil_to_tensor",
     "render",
     "render_batch",
     "render_rooms",

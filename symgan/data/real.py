@@ -1,10 +1,10 @@
 """Real images: the LFW subset and astronaut photo shipped with scikit-image, and loaders for
 CelebA, LFW, LSUN bedrooms and any folder of images.
 
-Every dataset returns float tensors ``(C, size, size)`` in ``[-1, 1]``. Photos are resized so that
-the shorter side is ``size`` (bicubic, antialiased) and centre-cropped to ``size x size``, as
-``Resize(size) + CenterCrop(size)`` in the PyTorch DC-GAN tutorial. Grayscale, RGBA/LA
-(composited on white), palette and 16-bit images are converted.
+Every dataset returns float tensors ``(C, size, size)`` in ``[-1, 1]`` on 8-bit levels. Photos go
+through the package's one image loader, :func:`symgan.images.load_image`: the centred square
+is cropped and resized to ``size x size`` (bicubic, antialiased); grayscale, RGBA/LA (composited
+on white), palette and 16-bit images are converted.
 
 Nothing here downloads unless asked (:mod:`symgan.data.fetch`); a missing dataset raises
 :class:`DatasetNotFoundError` naming the command that fetches it.
@@ -25,14 +25,13 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from ..images import load_image, load_uint8, to_unit_range
 from .cache import data_dir
 
 __all__ = [
     "DatasetNotFoundError",
     "EmptyDatasetError",
     "IMAGE_EXTENSIONS",
-    "pil_to_tensor",
-    "load_image",
     "LFWSubset",
     "astronaut_face",
     "ImageFolder",
@@ -51,75 +50,6 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class EmptyDatasetError(ValueError):
     """A dataset has no usable images, or fewer than one batch."""
-
-
-def _to_mode(img: Image.Image, channels: int) -> Image.Image:
-    """Convert any PIL mode to ``"L"`` (channels=1) or ``"RGB"`` (channels=3).
-
-    16- and 32-bit integer and float images are rescaled from their own range (``I;16``: /257),
-    transparency is composited on white, palettes are expanded.
-    """
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        a = np.asarray(img, dtype=np.float64)
-        if img.mode.startswith("I;16"):
-            a = a / 257.0
-        elif a.max() > 255 or a.min() < 0:  # 32-bit: stretch to 8 bits
-            lo, hi = float(a.min()), float(a.max())
-            a = (a - lo) / max(hi - lo, 1e-12) * 255.0
-        elif img.mode == "F" and a.max() <= 1.0:
-            a = a * 255.0
-        img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
-    if img.mode == "P":
-        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(bg, rgba).convert("RGB")
-    if channels == 1:
-        return img.convert("L")
-    return img.convert("RGB")
-
-
-def _centred_length(length: float, size: int) -> int:
-    # The resized side keeps the parity of ``size``, so that the crop drops as many pixels on
-    # each side: a mirror-symmetric photo stays symmetric at odd sizes (33, 65) too.
-    return size + 2 * max(0, round((length - size) / 2))
-
-
-def _resize_crop(img: Image.Image, size: int) -> Image.Image:
-    """Shorter side to ``size`` (bicubic, PIL's antialiasing), then a centre ``size x size``
-    crop that removes the same number of pixels on both sides (the longer side is resized to
-    a length of the parity of ``size``, within one pixel of the aspect ratio)."""
-    w, h = img.size
-    if (w, h) != (size, size):
-        s = size / min(w, h)
-        nw, nh = _centred_length(w * s, size), _centred_length(h * s, size)
-        img = img.resize((nw, nh), Image.BICUBIC, reducing_gap=None)
-        left, top = (nw - size) // 2, (nh - size) // 2
-        img = img.crop((left, top, left + size, top + size))
-    return img
-
-
-def pil_to_tensor(img: Image.Image, size: int, channels: int = 3) -> torch.Tensor:
-    """Any PIL image -> float tensor ``(channels, size, size)`` in ``[-1, 1]`` (convert, resize
-    the shorter side, centre-crop)."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels}")
-    a = np.asarray(_resize_crop(_to_mode(img, channels), size), dtype=np.uint8)
-    if a.ndim == 2:
-        a = a[:, :, None]
-    return torch.from_numpy(a.copy()).permute(2, 0, 1).float() / 127.5 - 1.0
-
-
-def load_image(path: str | os.PathLike, size: int, channels: int = 3) -> torch.Tensor:
-    """Read an image file as a float tensor ``(channels, size, size)`` in ``[-1, 1]``."""
-    with Image.open(path) as img:
-        img.load()
-        return pil_to_tensor(img, size, channels)
-
-
-def _uint8_to_tensor(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(a).permute(2, 0, 1).float() / 127.5 - 1.0
 
 
 def _skimage():
@@ -157,16 +87,14 @@ class LFWSubset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return _uint8_to_tensor(self.images[i])
+        return to_unit_range(torch.from_numpy(self.images[i]).permute(2, 0, 1))
 
 
 def astronaut_face(size: int = 65, channels: int = 3) -> torch.Tensor:
     """A square crop of the face in ``skimage.data.astronaut()`` (Eileen Collins, public domain):
     ``(channels, size, size)`` in ``[-1, 1]``, hair to chin, roughly centred like the aligned
     CelebA crops."""
-    a = _skimage().astronaut()
-    crop = Image.fromarray(a[10:190, 138:318])
-    return pil_to_tensor(crop, size, channels)
+    return load_image(_skimage().astronaut()[10:190, 138:318], size, channels)
 
 
 # ----------------------------------------------------------------------------- image folders
@@ -249,9 +177,7 @@ class ImageFolder(Dataset):
         _check_count(len(self.files), f"ImageFolder({self.root})", min_images, batch_size)
         self.images = None
         if preload:
-            self.images = np.stack([
-                (self._load(i).permute(1, 2, 0).numpy() * 127.5 + 127.5).round().astype(np.uint8)
-                for i in range(len(self.files))])
+            self.images = np.stack([load_uint8(f, self.size, self.channels) for f in self.files])
 
     def _load(self, i: int) -> torch.Tensor:
         return load_image(self.files[i], self.size, self.channels)
@@ -261,7 +187,7 @@ class ImageFolder(Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         if self.images is not None:
-            return _uint8_to_tensor(self.images[i])
+            return to_unit_range(torch.from_numpy(self.images[i]).permute(2, 0, 1))
         return self._load(i)
 
 
@@ -336,7 +262,7 @@ class CelebA(Dataset):
             try:
                 with Image.open(io.BytesIO(self._read(name))) as img:
                     img.load()
-                    return pil_to_tensor(img, self.size, self.channels)
+                    return load_image(img, self.size, self.channels)
             except (OSError, UnidentifiedImageError, ValueError, zipfile.BadZipFile):
                 if not self._warned:
                     warnings.warn(f"CelebA: unreadable image {name} replaced by the next one "
@@ -383,18 +309,14 @@ class LFWPeople(Dataset):
         self.size, self.channels = int(size), int(channels)
         self.targets = np.asarray(b.target)
         self.target_names = list(b.target_names)
-        out = []
-        for a in imgs:
-            a8 = np.clip(np.rint(a), 0, 255).astype(np.uint8)
-            t = pil_to_tensor(Image.fromarray(a8), self.size, self.channels)
-            out.append((t.permute(1, 2, 0).numpy() * 127.5 + 127.5).round().astype(np.uint8))
-        self.images = np.stack(out)
+        a8 = np.clip(np.rint(imgs), 0, 255).astype(np.uint8)
+        self.images = np.stack([load_uint8(a, self.size, self.channels) for a in a8])
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return _uint8_to_tensor(self.images[i])
+        return to_unit_range(torch.from_numpy(self.images[i]).permute(2, 0, 1))
 
 
 # ----------------------------------------------------------------------------- LSUN (lmdb)
@@ -466,7 +388,7 @@ class LSUNBedrooms(Dataset):
                     buf = txn.get(key)
                     with Image.open(io.BytesIO(buf)) as img:
                         img.load()
-                        return pil_to_tensor(img, self.size, self.channels)
+                        return load_image(img, self.size, self.channels)
                 except (OSError, UnidentifiedImageError, ValueError, TypeError):
                     if not self._warned:
                         warnings.warn(f"LSUN: unreadable value for key {key!r} replaced by the "

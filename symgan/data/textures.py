@@ -30,6 +30,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..checks import check_choice, check_int
+from ..images import to_unit_range
 from .cache import cached_array
 
 __all__ = ["TEXTURES", "PHOTOS", "PLAID_PERIOD", "TexturePatches", "texture_image", "plaid",
@@ -157,4 +158,4 @@ class TexturePatches(Dataset):
         return self.n
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return torch.from_numpy(self.images[i]).permute(2, 0, 1).float() / 127.5 - 1.0
+        return to_unit_range(torch.from_numpy(self.images[i]).permute(2, 0, 1))
