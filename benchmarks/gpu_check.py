@@ -32,9 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from symgan.config import TrainConfig  # noqa: E402
+from symgan.data import load_training_images  # noqa: E402
 from symgan.images import to_unit_range  # noqa: E402
 from symgan.symmetry import mirror  # noqa: E402
-from symgan.train import Trainer, load_training_images  # noqa: E402
+from symgan.train import Trainer  # noqa: E402
 
 AUTOCAST_BOUND = 5 * 2.0**-8
 

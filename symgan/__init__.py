@@ -14,6 +14,7 @@ Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 :mod:`symgan.latent` (encodings, Fig. 1), :mod:`symgan.generators` (2.1.1, 2.1.2),
 :mod:`symgan.discriminators` (2.1.3), :mod:`symgan.symmetry` (mirror, fold and checks),
 :mod:`symgan.losses`, :mod:`symgan.update` (the GAN step) and :mod:`symgan.train` (2.2, 4.1),
+:mod:`symgan.runs` (run folders, their records and ``load_or_train``),
 :mod:`symgan.ema` (the generator's weight average for sampling), :mod:`symgan.metrics` (Figs. 6,
 9, 10), :mod:`symgan.fit_and_tune` (section 3), :mod:`symgan.images` (conversions, the photo loader),
 :mod:`symgan.tiles` (tileable textures, the paper's second structure), :mod:`symgan.data`
@@ -62,6 +63,7 @@ from .layers import (
 )
 from .plots import plot_log
 from .reconstruction import psnr, ssim
+from .runs import TrainResult, load_or_train, runs_dir
 from .scales import SCALES, get_scale, resolve_scale
 from .symmetry import (
     EquivarianceReport,
@@ -73,7 +75,7 @@ from .symmetry import (
     mirror_mse,
 )
 from .tiles import TileGenerator
-from .train import Trainer, TrainingDiverged, TrainResult, load_or_train, runs_dir
+from .train import Trainer, TrainingDiverged
 from .weight_init import dcgan_init
 from .yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor
 

@@ -116,7 +116,7 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
     """A generator for a chapter's figures, and a sentence saying where it came from.
 
     ``trained``: ``"no"`` (a fresh generator), ``"if-cached"`` (the checkpoint that
-    :func:`symgan.train.load_or_train` keeps for ``TrainConfig.from_scale(scale, method)``, if
+    :func:`symgan.runs.load_or_train` keeps for ``TrainConfig.from_scale(scale, method)``, if
     the weights shipped in :mod:`symgan.pretrained` for it, else the run in ``runs/``, else a
     fresh one: never trains), ``"yes"`` (``load_or_train``: load or train
     now). A fresh generator gets its BatchNorm statistics calibrated on 512 random latents
@@ -131,7 +131,7 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
     if trained != "no":
         try:
             from .config import TrainConfig
-            from .train import CHECKPOINT, load_or_train, runs_dir
+            from .runs import CHECKPOINT, load_or_train, runs_dir
         except ImportError:  # pragma: no cover - training module not installed
             if trained == "yes":
                 raise
@@ -165,7 +165,7 @@ def load_generator(scale: str | Scale | None, method: str = "zprime", trained: s
 
 
 def is_cached(config) -> bool:
-    """Whether :func:`symgan.train.load_or_train` finds weights for ``config`` (a
+    """Whether :func:`symgan.runs.load_or_train` finds weights for ``config`` (a
     :class:`~symgan.config.TrainConfig`) without training from scratch: shipped in
     :mod:`symgan.pretrained`, or a checkpoint in ``runs_dir()`` (loaded, or resumed if that run
     was interrupted)."""
@@ -174,7 +174,7 @@ def is_cached(config) -> bool:
 
 def _source(config) -> str:
     from .pretrained import find
-    from .train import CHECKPOINT, runs_dir
+    from .runs import CHECKPOINT, runs_dir
 
     if find(config) is not None:  # the order of load_or_train: shipped weights first
         return "shipped"
@@ -183,7 +183,7 @@ def _source(config) -> str:
 
 def training_plan(configs: Sequence) -> str:
     """A Markdown table saying, for each :class:`~symgan.config.TrainConfig`, where
-    :func:`symgan.train.load_or_train` takes it from: the weights shipped with the package, a
+    :func:`symgan.runs.load_or_train` takes it from: the weights shipped with the package, a
     checkpoint in ``runs_dir()``, or a training run now (``max_steps`` steps; ``time_budget_s``
     is only a guard). Chapters print it before they call ``load_or_train``."""
     rows = []

@@ -229,7 +229,7 @@ class TrainConfig:
         return {**{k: d[k] for k in _KEY_FIELDS}, "model_version": MODEL_VERSION}
 
     def key(self) -> str:
-        """A 12-hex-digit hash of :meth:`key_dict`: the cache key of :func:`symgan.train.load_or_train`."""
+        """A 12-hex-digit hash of :meth:`key_dict`: the cache key of :func:`symgan.runs.load_or_train`."""
         blob = json.dumps(self.key_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

@@ -1,4 +1,4 @@
-"""One trainer for the paper's five methods (paper 4.1), and ``load_or_train`` for the book.
+"""One trainer for the paper's five methods (paper 4.1).
 
 Each step is DC-GAN's (pytorch/examples ``dcgan/main.py``): the discriminator on a real and a
 fake batch (non-saturating BCE on logits), then the generator; Adam lr 2e-4, betas (0.5, 0.999).
@@ -18,12 +18,14 @@ budget"`` in its checkpoint and ``summary.json``.
 
 Sampling weights: after every generator step the trainer updates an exponential moving average
 of G (``config.ema``, :mod:`symgan.ema`); the checkpoint holds it as ``E.*`` with BatchNorm
-statistics calibrated for it, and :func:`load_or_train` returns it as ``.generator``.
+statistics calibrated for it, and :func:`symgan.runs.load_or_train` returns it as ``.generator``.
 
-Runs survive their environment: a run folder is locked while a trainer uses it (:class:`RunLock`),
-Ctrl-C and SIGTERM stop at a step boundary after writing a checkpoint
-(:class:`TrainingInterrupted`), the checkpoint is written before the sample images, and a sample
-image or log row that cannot be written is a :class:`RunWarning`.
+Runs survive their environment: a run folder is locked while a trainer uses it
+(:class:`symgan.runs.RunLock`), Ctrl-C and SIGTERM stop at a step boundary after writing a
+checkpoint (:class:`TrainingInterrupted`), the checkpoint is written before the sample images,
+and a sample image or log row that cannot be written is a :class:`RunWarning`. The run folder,
+its lock and its records are :mod:`symgan.runs`; the training set and its batches
+:mod:`symgan.data.batches`.
 
 Chapters: ``book/05_symmetric_discriminator``, ``book/06_loss_baselines_and_faces``.
 """
@@ -32,19 +34,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import csv
 import json
 import math
 import os
-import re
 import signal
-import socket
 import sys
-import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,27 +65,28 @@ from .checkpoint import (
 )
 from .checks import NonFiniteError
 from .config import TrainConfig
+from .data.batches import RandomBatches, load_training_images
 from .device import auto_device, get_rng_state, seed_everything, set_rng_state
 from .ema import calibrate_generator, ema_decay, update_ema
+from .runs import (
+    CHECKPOINT,
+    RunLock,
+    RunLocked,
+    TrainResult,
+    read_log,
+    remove_stale_temporaries,
+    run_folder,
+    write_log,
+)
 from .update import gan_step
 
 __all__ = [
     "TrainingDiverged",
     "TrainingInterrupted",
-    "RunLocked",
     "RunWarning",
-    "TrainResult",
     "Trainer",
     "train",
-    "load_or_train",
-    "runs_dir",
-    "read_log",
-    "load_training_images",
 ]
-
-CHECKPOINT = "checkpoint.safetensors"
-LOG_FIELDS = ["step", "time_s", "loss_d", "loss_g", "loss_sym", "d_real", "d_fake", "img_per_s"]
-_REPO = Path(__file__).resolve().parents[1]
 
 
 class TrainingDiverged(RuntimeError):
@@ -105,218 +103,8 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.signum, self.step, self.checkpoint = signum, step, checkpoint
 
 
-class RunLocked(RuntimeError):
-    """Another process is training in this run folder (it holds the folder's ``.lock``)."""
-
-
 class RunWarning(UserWarning):
     """Something secondary to training failed (a sample image, a log row) and training went on."""
-
-
-def runs_dir() -> Path:
-    """Where :func:`load_or_train` keeps runs: ``$SYMGAN_RUNS``, else ``<repo>/runs`` in a
-    writable source checkout, else ``~/.cache/symgan/runs``."""
-    env = os.environ.get("SYMGAN_RUNS")
-    if env:
-        return Path(env).expanduser()
-    if (_REPO / "pyproject.toml").is_file() and os.access(_REPO, os.W_OK):
-        return _REPO / "runs"
-    return Path.home() / ".cache" / "symgan" / "runs"
-
-
-def run_folder(config: TrainConfig, root: str | os.PathLike | None = None) -> Path:
-    """``root/config.run_name()`` (``root`` defaults to :func:`runs_dir`), checked to lie inside
-    ``root``: the name is built from validated values only, and this check holds even if it
-    were not."""
-    base = Path(root if root is not None else runs_dir()).expanduser()
-    run = base / config.run_name()
-    if not run.resolve().is_relative_to(base.resolve()):
-        raise ValueError(f"run folder {run} would lie outside its root {base}")
-    return run
-
-
-_LOCK_NAME = ".lock"
-# What a killed writer can leave behind: save_checkpoint's and load_or_train's temporary files.
-_STALE = re.compile(r"^checkpoint\.safetensors\..+\.(ckpt\.tmp(\.prev)?|part)$")
-
-
-class RunLock:
-    """An exclusive lock on a run folder (``flock`` on ``<folder>/.lock``), so that two
-    trainings never write the same checkpoint and log. The operating system releases it when
-    the process ends, however it ends, so a killed run leaves no stale lock. The file records
-    the holder (pid, host, start time, command) for the message a second trainer gets.
-    Where ``fcntl`` does not exist (Windows) no lock is taken."""
-
-    def __init__(self, folder: str | os.PathLike) -> None:
-        self.folder = Path(folder)
-        self.path = self.folder / _LOCK_NAME
-        self._fd: int | None = None
-
-    def holder(self) -> str:
-        """Who holds the lock, as recorded in the lock file ("another process" if unknown)."""
-        try:
-            info = json.loads(self.path.read_text() or "{}")
-            return (f"pid {int(info['pid'])} on {info['host']} (since {info['since']}: "
-                    f"{str(info['command'])[:200]})")
-        except (OSError, ValueError, KeyError, TypeError):
-            return "another process"
-
-    def acquire(self, wait: float = 0.0) -> RunLock:
-        """Take the lock, waiting up to ``wait`` seconds (``math.inf``: until it is free);
-        :class:`RunLocked` naming the holder when it stays taken."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            return self
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise RunLocked(f"run folder {self.folder} is in use by {self.holder()}; wait for "
-                                    "it to finish or stop it (its lock is released when it ends)") from None
-                if not told:
-                    print(f"waiting for {self.holder()} to finish with {self.folder}", file=sys.stderr)
-                    told = True
-                time.sleep(0.2)
-            except BaseException:
-                os.close(fd)
-                raise
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "since": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv)}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        """Give the lock back (the file stays: removing it would let a waiting process lock a
-        file that no longer has a name while a third one creates a new one)."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing the descriptor releases the flock
-            self._fd = None
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def _remove_stale_temporaries(folder: Path) -> list[str]:
-    """Delete temporary files a killed writer left in ``folder`` (call only under its lock)."""
-    removed = []
-    if folder.is_dir():
-        for p in folder.iterdir():
-            if _STALE.match(p.name):
-                with contextlib.suppress(OSError):
-                    p.unlink()
-                    removed.append(p.name)
-    return removed
-
-
-# -- data ----------------------------------------------------------------------------------------
-def load_training_images(cfg: TrainConfig):
-    """The training set of ``cfg``: a ``uint8`` tensor ``(N, C, H, W)`` when the dataset exposes
-    ``.images`` (fast: random batches are indexed from memory), else the dataset itself."""
-    from . import data as _data
-
-    kw: dict[str, Any] = {"channels": cfg.channels, "n": cfg.n_train, "seed": cfg.data_seed}
-    get = getattr(_data, "get_dataset", None)
-    if get is not None:
-        try:
-            ds = get(cfg.data, cfg.img_size, **kw)
-        except TypeError:  # a dataset without n / seed (a folder, the LFW subset)
-            ds = get(cfg.data, cfg.img_size, channels=cfg.channels)
-    elif cfg.data == "synthfaces":
-        from .data.synthfaces import SynthFaces
-
-        ds = SynthFaces(size=cfg.img_size, **kw)
-    else:
-        raise ValueError(f"dataset {cfg.data!r} is not available in this version of symgan.data")
-    images = getattr(ds, "images", None)
-    if images is not None:
-        u8 = torch.as_tensor(images)
-        if u8.dim() == 3:
-            u8 = u8.unsqueeze(-1)
-        if u8.dtype == torch.uint8 and u8.shape[1:] == (cfg.img_size, cfg.img_size, cfg.channels):
-            return u8.permute(0, 3, 1, 2).contiguous()
-    return ds
-
-
-class _Batches:
-    """Random training batches (sampled with replacement) from a fixed ``torch.Generator``."""
-
-    def __init__(self, source, batch_size: int, device: torch.device, gen: torch.Generator) -> None:
-        self.source, self.bs, self.device, self.gen = source, batch_size, device, gen
-        if isinstance(source, Tensor):
-            self.images = source.to(device)
-            self.n = source.shape[0]
-        else:
-            self.images = None
-            self.n = len(source)
-
-    def next(self) -> Tensor:
-        idx = torch.randint(self.n, (self.bs,), generator=self.gen)
-        if self.images is not None:
-            return self.images[idx.to(self.device)].float().div_(127.5).sub_(1.0)
-        return torch.stack([self.source[int(i)] for i in idx]).to(self.device)
-
-
-# -- results --------------------------------------------------------------------------------------
-@dataclass
-class TrainResult:
-    """What :func:`train` and :func:`load_or_train` return: trained models (eval mode, CPU
-    unless trained elsewhere), the config, the log rows and run information."""
-
-    generator: nn.Module
-    discriminator: nn.Module
-    config: TrainConfig
-    log: list[dict[str, float]] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
-    run_dir: Path | None = None
-
-    def __iter__(self):  # G, D, info = load_or_train(cfg)
-        return iter((self.generator, self.discriminator, self.info))
-
-    def plot_log(self, ax=None):
-        """Losses against step (see :func:`symgan.plots.plot_log`)."""
-        from .plots import plot_log  # matplotlib and the plot are needed only here
-
-        return plot_log(self.log, ax=ax, title=self.config.method)
-
-
-def read_log(path: str | os.PathLike) -> list[dict[str, float]]:
-    """Rows of a run's ``log.csv`` as dicts of floats (empty fields skipped). Rows that do not
-    parse (a file cut short by a full disk, edited by hand) are skipped with a
-    :class:`RunWarning`: the log is a record, never a reason to refuse a trained model."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "log.csv"
-    if not path.is_file():
-        return []
-    rows, bad = [], 0
-    with open(path, newline="", errors="replace") as f:
-        for row in csv.DictReader(f):
-            try:
-                r = {k: float(v) for k, v in row.items() if k in LOG_FIELDS and v not in ("", None)}
-            except (TypeError, ValueError):
-                r = {}
-            if "step" in r:
-                rows.append(r)
-            else:
-                bad += 1
-    if bad:
-        warnings.warn(f"{path}: skipped {bad} malformed row(s)", RunWarning, stacklevel=2)
-    return rows
 
 
 # -- distributed ----------------------------------------------------------------------------------
@@ -334,13 +122,13 @@ def _dist_env() -> tuple[int, int]:
 # -- the trainer ----------------------------------------------------------------------------------
 class Trainer:
     """Train the method of ``config`` in ``run_dir`` (default ``config.out_dir``, else
-    :func:`run_folder`), resuming from its checkpoint when there is one.
+    :func:`~symgan.runs.run_folder`), resuming from its checkpoint when there is one.
 
-    While it trains, the run folder is locked (:class:`RunLock`; a second trainer gets
-    :class:`RunLocked`, or waits ``wait_for_lock`` seconds), Ctrl-C and SIGTERM stop it at the
-    next step boundary with a checkpoint of that step (:class:`TrainingInterrupted`), the
-    checkpoint is written before the sample images, and a sample image or log row that cannot
-    be written is a :class:`RunWarning`, not a lost run.
+    While it trains, the run folder is locked (:class:`~symgan.runs.RunLock`; a second trainer
+    gets :class:`~symgan.runs.RunLocked`, or waits ``wait_for_lock`` seconds), Ctrl-C and
+    SIGTERM stop it at the next step boundary with a checkpoint of that step
+    (:class:`TrainingInterrupted`), the checkpoint is written before the sample images, and a
+    sample image or log row that cannot be written is a :class:`RunWarning`, not a lost run.
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | os.PathLike | None = None, resume: bool = True,
@@ -537,13 +325,7 @@ class Trainer:
             return True
         p = self._log_file()
         try:
-            new = mode == "w" or not p.exists()
-            with open(p, mode, newline="") as f:
-                w = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
-                if new:
-                    w.writeheader()
-                for r in rows:
-                    w.writerow({k: (int(v) if k == "step" else f"{v:.6g}") for k, v in r.items()})
+            write_log(p, rows, mode)
         except OSError as e:
             self._warn(f"could not write {len(rows)} row(s) to {p} ({e}); kept, retried at the next checkpoint")
             return False
@@ -614,8 +396,8 @@ class Trainer:
     def train(self) -> TrainResult:
         """Train until ``max_steps`` or the time budget, checkpointing every
         ``checkpoint_every`` steps and at the end. Raises :class:`TrainingDiverged` on NaN/Inf,
-        :class:`TrainingInterrupted` (after saving) on Ctrl-C or SIGTERM, :class:`RunLocked` when
-        another process trains in the same folder."""
+        :class:`TrainingInterrupted` (after saving) on Ctrl-C or SIGTERM,
+        :class:`~symgan.runs.RunLocked` when another process trains in the same folder."""
         self.warnings: list[str] = []
         self._signal = None
         with self._catch_signals():
@@ -653,7 +435,7 @@ class Trainer:
         """Resume from the run's checkpoint (or start a new log); the result if the run is done."""
         cfg = self.cfg
         if self.rank == 0:
-            _remove_stale_temporaries(self.run_dir)
+            remove_stale_temporaries(self.run_dir)
         src = self._resume_source()
         if self.world > 1:  # every rank decides before rank 0 writes anything back
             dist.barrier()
@@ -677,9 +459,9 @@ class Trainer:
                 self._warn(f"could not start a new log.csv / config.json in {self.run_dir} ({e})")
         return None
 
-    def _models_and_batches(self) -> tuple[nn.Module, nn.Module, _Batches]:
+    def _models_and_batches(self) -> tuple[nn.Module, nn.Module, RandomBatches]:
         """The (DDP-wrapped under ``torchrun``) models in train mode, and the batch sampler."""
-        batches = _Batches(load_training_images(self.cfg), self.cfg.batch_size, self.device, self.data_gen)
+        batches = RandomBatches(load_training_images(self.cfg), self.cfg.batch_size, self.device, self.data_gen)
         G: nn.Module = self.G
         D: nn.Module = self.D
         if self.world > 1:
@@ -694,7 +476,7 @@ class Trainer:
     def _out_of_time(self) -> bool:
         return self.cfg.time_budget_s is not None and self.elapsed >= self.cfg.time_budget_s
 
-    def _loop(self, G: nn.Module, D: nn.Module, batches: _Batches, rows: list[dict[str, float]]) -> None:
+    def _loop(self, G: nn.Module, D: nn.Module, batches: RandomBatches, rows: list[dict[str, float]]) -> None:
         """Steps until ``max_steps`` (or the time guard), logging into ``rows`` and writing the
         periodic checkpoints, samples and snapshots."""
         from tqdm.auto import tqdm
@@ -722,7 +504,7 @@ class Trainer:
         finally:
             bar.close()
 
-    def _one_step(self, G: nn.Module, D: nn.Module, batches: _Batches) -> dict[str, Tensor]:
+    def _one_step(self, G: nn.Module, D: nn.Module, batches: RandomBatches) -> dict[str, Tensor]:
         """One GAN update and one update of the weight average; :class:`TrainingDiverged` on
         non-finite values."""
         cfg = self.cfg
@@ -812,106 +594,3 @@ class Trainer:
 def train(config: TrainConfig, run_dir: str | os.PathLike | None = None, resume: bool = True) -> TrainResult:
     """Train ``config`` (see :class:`Trainer`)."""
     return Trainer(config, run_dir, resume).train()
-
-
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-def _fetch_checkpoint(url: str, dest: Path, sha256: str | None, expect: dict[str, Any]) -> None:
-    """Download ``url`` to ``dest`` only if it verifies (``sha256``) and loads as a training
-    checkpoint matching ``expect``; otherwise nothing at ``dest`` changes (no poisoned cache)."""
-    from .checkpoint import load_models
-    from .data.fetch import ChecksumError, download
-
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        try:
-            download(url, tmp, sha256=sha256.lower() if sha256 else None, quiet=True)
-        except ChecksumError as e:
-            raise CheckpointError(f"{url}: SHA-256 mismatch (expected {sha256}); nothing was cached") from e
-        except (OSError, ValueError) as e:  # URLError is an OSError; a malformed URL a ValueError
-            raise CheckpointError(f"could not download {url}: {e}") from e
-        try:
-            load_models(tmp, expect=expect, kind="training")
-        except CheckpointError as e:
-            raise CheckpointError(f"{url} is not a usable checkpoint for this config, so nothing was "
-                                  f"cached: {e}") from e
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_or_train(
-    config: TrainConfig,
-    *,
-    path: str | os.PathLike | None = None,
-    url: str | None = None,
-    sha256: str | None = None,
-    root: str | os.PathLike | None = None,
-    train_if_missing: bool = True,
-    pretrained: bool = True,
-) -> TrainResult:
-    """The trained models of ``config``: loaded when a checkpoint exists, else trained and saved.
-
-    Looks, in order, at ``path`` (a checkpoint file or run folder), the weights shipped in
-    :mod:`symgan.pretrained` (when ``pretrained``: matched by the config's run key, checked
-    against the manifest's SHA-256), ``url`` (downloaded into the
-    run folder only once it verifies against ``sha256`` and loads; a cached copy is checked
-    against ``sha256`` on every call and fetched again if it differs), then the run folder
-    :func:`run_folder` (``root/config.run_name()``, ``root`` defaulting to :func:`runs_dir`; the
-    name ends with :meth:`TrainConfig.key`, a hash of the fields that change the weights). A
-    checkpoint from ``path`` or ``url`` must match the config's architecture, method and loss
-    settings. A finished checkpoint is loaded without training; an unfinished one is resumed
-    (waiting for another process that is training the same run). Returns a
-    :class:`TrainResult` (``.generator``, ``.discriminator``, ``.log``, ``.config``, ``.info``;
-    it also unpacks as ``G, D, info``). Chapter: ``book/06_loss_baselines_and_faces``.
-    """
-    from .checkpoint import load_models
-    from .data.fetch import file_digest
-
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if sha256 is not None and not (isinstance(sha256, str) and _SHA256.match(sha256)):
-        raise ValueError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}")
-    if url is not None and not (isinstance(url, str) and url.split(":", 1)[0] in ("http", "https", "file")):
-        raise ValueError(f"url must be an http, https or file URL, got {url!r}")
-    run = run_folder(config, root)
-    expect = {**config.model_dict(), "method": config.method, "alpha": config.alpha,
-              "sym_reduction": config.sym_reduction}
-    src: Path | None = None
-    if path is not None:
-        src = Path(path)
-        src = src / CHECKPOINT if src.is_dir() else src
-        if not src.is_file():
-            raise CheckpointError(f"no checkpoint at {src}")
-    elif url is not None:
-        src = run / CHECKPOINT
-        lock = RunLock(run).acquire(wait=math.inf)  # not while a trainer writes there
-        try:
-            if not src.is_file() or (sha256 and file_digest(src) != sha256.lower()):
-                _fetch_checkpoint(url, src, sha256, expect)
-        finally:
-            lock.release()
-    elif pretrained:
-        from .pretrained import find
-
-        hit = find(config)
-        if hit is not None:
-            G, D, cfg, meta = load_models(hit[0], expect=expect, kind="training")
-            info = {k: meta.get(k) for k in ("step", "elapsed_s", "stop_reason", "key")}
-            info.update(checkpoint=str(hit[0]), loaded=True, pretrained=True)
-            return TrainResult(G, D, cfg, hit[1].get("log", []), info, hit[0].parent)
-    if src is not None:
-        G, D, cfg, meta = load_models(src, expect=expect, kind="training")
-        info = {k: meta.get(k) for k in ("step", "elapsed_s", "stop_reason", "key")}
-        info.update(checkpoint=str(src), loaded=True)
-        return TrainResult(G, D, cfg, read_log(src.parent), info, src.parent)
-    ckpt = run / CHECKPOINT
-    if not train_if_missing and not ckpt.exists() and not prev_path(ckpt).exists():
-        raise CheckpointError(f"no checkpoint for this config at {ckpt} (train_if_missing=False)")
-    result = Trainer(config, run, resume=True, wait_for_lock=math.inf).train()
-    result.generator.cpu()
-    result.discriminator.cpu()
-    return result

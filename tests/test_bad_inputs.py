@@ -34,7 +34,8 @@ from symgan.device import auto_device
 from symgan.discriminators import Discriminator
 from symgan.generators import Generator
 from symgan.layers import SymConv2d, SymConvTranspose2d
-from symgan.train import Trainer, load_or_train
+from symgan.runs import load_or_train
+from symgan.train import Trainer
 
 NO_CUDA = not torch.cuda.is_available()
 

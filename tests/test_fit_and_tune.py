@@ -236,8 +236,8 @@ def test_rotate_command_smoke(tmp_path, monkeypatch, capsys) -> None:
 def test_training_data_in_every_form_is_scaled_to_minus_one_one() -> None:
     """Phase II's GAN steps must see real images on the generator's scale, whatever the source."""
     from symgan.config import TrainConfig
+    from symgan.data import load_training_images
     from symgan.data.synthfaces import SynthFaces
-    from symgan.train import load_training_images
 
     cfg = TrainConfig.from_scale("smoke", n_train=8)
     ds = SynthFaces(size=cfg.img_size, n=8, cache=False)

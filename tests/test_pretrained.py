@@ -82,7 +82,7 @@ def test_shipped_files_are_within_the_size_budget() -> None:
 def test_load_or_train_takes_the_shipped_weights_without_training(isolated_dirs: Path) -> None:
     import os
 
-    from symgan.train import load_or_train
+    from symgan.runs import load_or_train
 
     runs = Path(os.environ["SYMGAN_RUNS"])
     before = set(runs.iterdir()) if runs.exists() else set()

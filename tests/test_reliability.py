@@ -34,16 +34,8 @@ from symgan.checks import NonFiniteError
 from symgan.config import TrainConfig
 from symgan.discriminators import Discriminator
 from symgan.generators import Generator
-from symgan.train import (
-    RunLock,
-    RunLocked,
-    RunWarning,
-    Trainer,
-    TrainingDiverged,
-    TrainingInterrupted,
-    load_or_train,
-    run_folder,
-)
+from symgan.runs import RunLock, RunLocked, load_or_train, run_folder
+from symgan.train import RunWarning, Trainer, TrainingDiverged, TrainingInterrupted
 
 CKPT = "checkpoint.safetensors"
 

@@ -17,9 +17,9 @@ from symgan.config import METHOD_NAMES, TrainConfig
 from symgan.data import get_dataset
 from symgan.data.textures import PLAID_PERIOD, TexturePatches, plaid, random_patches
 from symgan.ema import calibrate_generator
+from symgan.runs import load_or_train
 from symgan.scales import get_scale
 from symgan.tiles import periodic_conv, seam_ratio, seam_ratios, shift_error, tile, tiling_error
-from symgan.train import load_or_train
 
 pytestmark = pytest.mark.usefixtures("scratch_dirs")
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,8 +18,9 @@ from symgan.config import METHOD_NAMES, METHODS, TrainConfig
 from symgan.generators import mirror_errors
 from symgan.losses import symmetry_loss
 from symgan.plots import plot_log
+from symgan.runs import load_or_train
 from symgan.symmetry import check_invariance, mirror
-from symgan.train import load_or_train, train
+from symgan.train import train
 
 pytestmark = pytest.mark.usefixtures("scratch_dirs")
 

@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..checkpoint import CheckpointError, load_models
+    from ..data import load_training_images
     from ..images import to_unit_range
     from ..metrics import EvalExtraMissing, evaluate_models, fid_kid, fixed_latents
-    from ..train import load_training_images
 
     if args.fid and args.n_data < 2:
         print(f"error: argument --fid: needs --n-data >= 2 training images, got {args.n_data}", file=sys.stderr)

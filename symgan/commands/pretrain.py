@@ -39,7 +39,7 @@ def _train_one(config_dict: dict, threads: int) -> tuple[str, int, float, str]:
     import torch
 
     from ..config import TrainConfig
-    from ..train import load_or_train
+    from ..runs import load_or_train
 
     torch.set_num_threads(threads)
     cfg = TrainConfig.from_dict(config_dict)

@@ -1,7 +1,7 @@
 """``python -m symgan results``: measure the five face methods and the room model at one scale and
 write the results page ``docs/results.md`` with its figures ``docs/figures/results_*.png``.
 
-The models come from :func:`symgan.train.load_or_train`: the weights shipped in
+The models come from :func:`symgan.runs.load_or_train`: the weights shipped in
 :mod:`symgan.pretrained` at the ``cpu`` scale (``--retrain``: runs in ``runs/``, trained if
 missing). Measurements come from :mod:`symgan.metrics`; the quality-against-steps curve of z'
 from the manifest (measured on the run's own snapshots by ``python -m symgan pretrain``). The
@@ -152,7 +152,7 @@ def _quality_lines(q: dict, label: dict) -> list[str]:
 def _load(args: argparse.Namespace) -> tuple[dict, object | None]:
     """The face methods' trained models, and the room model's (``None`` with ``--no-rooms``)."""
     from ..config import TrainConfig
-    from ..train import load_or_train
+    from ..runs import load_or_train
 
     def get(method: str, **kw):
         cfg = TrainConfig.from_scale(args.scale, method=method, progress=not args.no_progress, **kw)
@@ -176,7 +176,7 @@ def _room_data(scale: str | None) -> str:
 def _training_images(cfg, n: int):
     import torch
 
-    from ..train import load_training_images
+    from ..data import load_training_images
 
     data = load_training_images(cfg)
     if not isinstance(data, torch.Tensor):
@@ -354,7 +354,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import METHODS
     from ..metrics import discriminator_overfitting, evaluate_models
-    from ..train import runs_dir
+    from ..runs import runs_dir
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -84,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..checkpoint import CheckpointError, load_models
     from ..config import TrainConfig
+    from ..data import load_training_images
     from ..fit_and_tune import fit_and_tune, rotate, save_rotation
     from ..images import make_grid, save_image
+    from ..runs import load_or_train
     from ..scales import resolve_scale
-    from ..train import load_or_train, load_training_images
 
     out = Path(args.out)
     try:  # everything that can be refused is refused before any training or tuning

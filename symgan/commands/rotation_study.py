@@ -40,13 +40,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..config import TrainConfig
+    from ..data import load_training_images
     from ..data.real import LFWSubset, astronaut_face
     from ..finetune import fit_and_tune
     from ..images import make_grid, save_image
     from ..rotation import rotate, save_rotation
     from ..rotation_study import identity_error, rotation_study
+    from ..runs import load_or_train
     from ..scales import resolve_scale
-    from ..train import load_or_train, load_training_images
     from ..yaw import load_yaw_regressor
 
     out = Path(args.out)

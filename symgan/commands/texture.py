@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from ..config import TrainConfig
     from ..images import save_image
     from ..pretrained import PretrainedError
+    from ..runs import load_or_train
     from ..scales import resolve_scale
-    from ..train import load_or_train
 
     try:
         scale = resolve_scale(args.scale)

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..checkpoint import CheckpointError
-    from ..train import RunLocked, Trainer, TrainingDiverged, TrainingInterrupted
+    from ..runs import RunLocked
+    from ..train import Trainer, TrainingDiverged, TrainingInterrupted
 
     try:  # every option is checked before anything is written
         cfg = config_from_args(args)

@@ -1,7 +1,9 @@
 """Datasets for symgan: procedural faces and bedrooms (offline), texture patches, the
 scikit-image LFW subset, and loaders for CelebA, LFW, LSUN bedrooms and image folders. All items are float tensors
-``(C, H, W)`` in ``[-1, 1]``; :func:`get_dataset` is the single entry point."""
+``(C, H, W)`` in ``[-1, 1]``; :func:`get_dataset` is the single entry point, and
+:func:`load_training_images` the training set of a config (:mod:`symgan.data.batches`)."""
 
+from .batches import RandomBatches, load_training_images
 from .cache import data_dir
 from .fetch import fetch
 from .real import (
@@ -29,6 +31,7 @@ __all__ = [
     "LFWPeople",
     "LFWSubset",
     "LSUNBedrooms",
+    "RandomBatches",
     "SynthFaces",
     "SynthRooms",
     "TexturePatches",
@@ -36,6 +39,7 @@ __all__ = [
     "data_dir",
     "fetch",
     "get_dataset",
+    "load_training_images",
     "render",
     "render_batch",
     "render_rooms",

@@ -11,6 +11,7 @@ import os
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .cache import data_dir
@@ -53,9 +54,12 @@ def file_digest(path: str | os.PathLike, algo: str = "sha256", chunk: int = 1 <<
 
 
 def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
-             md5: str | None = None, quiet: bool = False) -> Path:
+             md5: str | None = None, quiet: bool = False,
+             check: Callable[[Path], object] | None = None) -> Path:
     """Download ``url`` to ``dest`` through a temporary file, verify ``sha256`` / ``md5`` when
-    given, then move it into place. An existing ``dest`` that verifies is kept."""
+    given, then move it into place. An existing ``dest`` that verifies is kept. ``check``, when
+    given, is called on the verified temporary file before the move and refuses it by raising:
+    whatever fails, nothing at ``dest`` changes and the temporary file is deleted."""
     for name, value, n in (("sha256", sha256, 64), ("md5", md5, 32)):
         if value is not None and not (isinstance(value, str) and len(value) == n
                                       and all(c in "0123456789abcdefABCDEF" for c in value)):
@@ -85,6 +89,8 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
         if not ok(Path(tmp)):
             raise ChecksumError(f"{url}: checksum mismatch (expected sha256={sha256}, "
                                 f"md5={md5}); the download was deleted, run the command again")
+        if check is not None:
+            check(Path(tmp))
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

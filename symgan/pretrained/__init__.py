@@ -7,7 +7,7 @@ and seconds it trained, the torch version, the file's SHA-256, the command that 
 and the metrics measured on it. Each file is a symgan checkpoint (format v2, safetensors) with
 the averaged generator (:mod:`symgan.ema`) as ``G.*`` and the discriminator as ``D.*``.
 
-:func:`symgan.train.load_or_train` looks here first (:func:`find`, by the config's run key,
+:func:`symgan.runs.load_or_train` looks here first (:func:`find`, by the config's run key,
 which includes :data:`symgan.config.MODEL_VERSION`), checks the SHA-256 and loads; it trains
 only when asked to or when nothing matches. ``python -m symgan pretrain`` trains the shipped
 runs with the project's trainer and rewrites this folder. Chapter: ``book/appendix_running``.

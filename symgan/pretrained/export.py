@@ -75,9 +75,10 @@ def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000) -> list[di
     latents, :func:`symgan.metrics.yaw_along_series`) of the snapshots of the run of ``cfg``
     (``snapshots/step_*.safetensors``, written every ``snapshot_every`` steps) at every
     ``every``-th step: how quality grows with training steps."""
+    from ..data import load_training_images
     from ..inception import InceptionFeatures
     from ..metrics import fid_kid_from_features, fixed_latents, inception_features, yaw_along_series
-    from ..train import load_training_images, run_folder
+    from ..runs import run_folder
 
     snaps = [p for p in sorted((run_folder(cfg) / "snapshots").glob("step_*.safetensors"))
              if int(p.stem.split("_")[1]) % every == 0]
@@ -122,7 +123,7 @@ def _write_json(path: Path, obj: Any) -> None:
 def _quality(runs: dict[str, Any], n: int) -> dict[str, Any]:
     """FID/KID of each run at ``n`` against its own training data (:func:`sample_quality`)."""
     from ..commands.results import sample_quality
-    from ..train import load_training_images
+    from ..data import load_training_images
 
     out: dict[str, Any] = {}
     by_data: dict[str, list[str]] = {}
@@ -145,7 +146,7 @@ def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: 
     manifest."""
     from ..checkpoint import load_models, module_tensors, save_checkpoint
     from ..data.fetch import file_digest
-    from ..train import load_or_train, read_log, run_folder
+    from ..runs import load_or_train, read_log, run_folder
 
     chapters = {f"{s.method}-{s.data}": s.chapters for s in pkg.SHIPPED}
     runs = {}
