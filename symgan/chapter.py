@@ -19,16 +19,14 @@ import os
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from .ema import calibrate_batchnorm
 from .scales import Scale, get_scale
-from .symmetry import mirror
 
 __all__ = [
     "setup_chapter",
@@ -39,8 +37,6 @@ __all__ = [
     "is_cached",
     "training_plan",
     "training_budget_table",
-    "OverfitResult",
-    "train_discriminator",
 ]
 
 
@@ -222,68 +218,3 @@ def time_call(fn, *args, repeat: int = 5, **kwargs) -> float:
         fn(*args, **kwargs)
         times.append((time.perf_counter() - t0) * 1e3)
     return float(np.median(times))
-
-
-@dataclass
-class OverfitResult:
-    """Outcome of :func:`train_discriminator`: probabilities of "real", shape ``(n,)`` each."""
-
-    p_train: np.ndarray
-    p_train_mirror: np.ndarray
-    p_heldout: np.ndarray
-    p_fake: np.ndarray
-    steps: int
-    seconds: float
-    losses: np.ndarray
-
-
-def train_discriminator(
-    D: nn.Module,
-    train_real: Tensor,
-    fake_pool: Tensor,
-    heldout: Tensor,
-    steps: int,
-    batch_size: int = 32,
-    lr: float = 2e-4,
-    time_budget_s: float | None = None,
-    seed: int = 0,
-) -> OverfitResult:
-    """Train ``D`` to tell a small fixed set ``train_real`` from ``fake_pool``; then score.
-
-    The experiment of paper Fig. 6. Loss: ``BCE(D(x_real), 1) + BCE(D(x_fake), 0)`` with Adam
-    (``lr``, betas ``(0.5, 0.999)``, DC-GAN's), ``steps`` steps or ``time_budget_s`` seconds,
-    whichever ends first. ``fake_pool`` stands in for a generator that already produces images
-    from the data distribution, so the only way to score the training images as real is to
-    memorise them. Returned probabilities ``sigmoid(D(.))`` in eval mode, for the training
-    images, their mirrors, held-out real images and the fakes.
-
-    Chapter: ``book/05_symmetric_discriminator``.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    D.train()
-    losses: list[float] = []
-    t0 = time.perf_counter()
-    half = max(1, batch_size // 2)
-    for _ in range(steps):
-        ir = torch.randint(0, train_real.shape[0], (half,), generator=gen)
-        jf = torch.randint(0, fake_pool.shape[0], (half,), generator=gen)
-        x = torch.cat([train_real[ir], fake_pool[jf]])
-        y = torch.cat([torch.ones(half), torch.zeros(half)])
-        loss = bce(D(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
-            break
-    seconds = time.perf_counter() - t0
-    D.eval()
-    with torch.no_grad():
-        def prob(x: Tensor) -> np.ndarray:
-            return torch.sigmoid(D(x)).numpy()
-
-        return OverfitResult(prob(train_real), prob(mirror(train_real)), prob(heldout),
-                             prob(fake_pool[: heldout.shape[0]]), len(losses), seconds,
-                             np.array(losses))

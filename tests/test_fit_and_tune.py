@@ -194,8 +194,8 @@ def test_save_rotation(tmp_path) -> None:
 
 
 def test_rotation_study_smoke() -> None:
-    from symgan.rotation_study import held_out_faces, identity_error, rotation_study
-    from symgan.yaw import train_yaw_regressor
+    from symgan.studies.rotation import held_out_faces, identity_error, rotation_study
+    from symgan.studies.yaw import train_yaw_regressor
 
     G, D = _trained_ish()
     yaw = train_yaw_regressor(16, 3, n_train=128, epochs=1, cache=False)

@@ -10,7 +10,6 @@ from symgan.generators import Generator
 from symgan.metrics import (
     averaged_series,
     data_mirror_mse,
-    discriminator_overfitting,
     evaluate_models,
     fixed_latents,
     mirror_mse_curves,
@@ -20,8 +19,9 @@ from symgan.metrics import (
     yaw_along_series,
 )
 from symgan.plots import plot_mirror_mse_curves, plot_overfitting
+from symgan.studies.discriminator import discriminator_overfitting
+from symgan.studies.yaw import YawRegressor
 from symgan.symmetry import mirror
-from symgan.yaw import YawRegressor
 
 
 def _G(arch: str) -> Generator:

@@ -174,7 +174,7 @@ def test_the_shipped_yaw_regressor_loads_without_training(isolated_dirs: Path) -
     import os
 
     from symgan.pretrained import SHIPPED_YAW, find_file
-    from symgan.yaw import load_yaw_regressor
+    from symgan.studies.yaw import load_yaw_regressor
 
     models = Path(os.environ["SYMGAN_DATA"]) / "models"
     before = set(models.glob("yaw-*")) if models.exists() else set()

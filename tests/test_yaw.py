@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from symgan.data import SynthFaces
-from symgan.yaw import (
+from symgan.studies.yaw import (
     YawRegressor,
     evaluate_yaw_regressor,
     load_yaw_regressor,

@@ -50,7 +50,7 @@ def _train_one(config_dict: dict, threads: int) -> tuple[str, int, float, str]:
 
 def _train_yaw(kwargs: dict, threads: int) -> str:
     """Train (or load the cached) yaw regressor in this worker process."""
-    from ..yaw import load_yaw_regressor
+    from ..studies.yaw import load_yaw_regressor
 
     load_yaw_regressor(**kwargs, threads=threads)
     return "ok"

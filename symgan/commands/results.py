@@ -353,8 +353,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..config import METHODS
-    from ..metrics import discriminator_overfitting, evaluate_models
+    from ..metrics import evaluate_models
     from ..runs import runs_dir
+    from ..studies.discriminator import discriminator_overfitting
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -70,7 +70,7 @@ def resolve_image(spec: str, size: int, channels: int):
 
         return LFWSubset(size, channels)[int(spec[4:])]
     if spec.startswith("synthfaces:"):
-        from ..rotation_study import held_out_faces
+        from ..studies.rotation import held_out_faces
 
         i = int(spec.split(":", 1)[1])
         return held_out_faces(size, channels, n=i + 1)[i]

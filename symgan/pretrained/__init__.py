@@ -73,7 +73,7 @@ def shipped_configs(scale: str = "cpu") -> dict[str, Any]:
 
 
 #: The yaw regressors that ship (the instrument that measures head turns at the cpu scale):
-#: :func:`symgan.yaw.load_yaw_regressor` arguments, under the name ``yaw-<size>px``.
+#: :func:`symgan.studies.yaw.load_yaw_regressor` arguments, under the name ``yaw-<size>px``.
 SHIPPED_YAW: dict[str, dict[str, int]] = {"yaw-33px": {"img_size": 33, "channels": 3}}
 
 

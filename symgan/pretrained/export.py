@@ -194,13 +194,13 @@ def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: 
 
 def export_yaw(names: list[str], scale: str = "cpu") -> dict[str, Any]:
     """Copy the yaw regressors of ``names`` (keys of :data:`symgan.pretrained.SHIPPED_YAW`; each
-    trained and cached in the data directory by :func:`symgan.yaw.load_yaw_regressor`) into
+    trained and cached in the data directory by :func:`symgan.studies.yaw.load_yaw_regressor`) into
     ``symgan/pretrained`` with a manifest entry: parameters, SHA-256, command, held-out error."""
     import inspect
     import shutil
 
     from ..data.fetch import file_digest
-    from ..yaw import (
+    from ..studies.yaw import (
         _params,
         _weights_name,
         _weights_path,

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .symmetry import mirror_mse
+from ..images import to_unit_range
+from ..symmetry import mirror_mse
 
 __all__ = ["coordinate_latents", "coordinate_series", "coordinate_effects", "coordinate_similarity",
            "left_right_balance"]
@@ -106,6 +107,6 @@ def left_right_balance(images: Tensor) -> Tensor:
     """Mean of the left half minus mean of the right half of each image ``(N, C, H, W)``
     (``uint8`` images are mapped to ``[-1, 1]``): ``(N,)``. Mirroring negates it exactly, so for a
     mirror-invariant data set its distribution is symmetric around 0."""
-    x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+    x = to_unit_range(images) if images.dtype == torch.uint8 else images.float()
     w = x.shape[-1] // 2
     return x[..., :w].mean(dim=(1, 2, 3)) - x[..., x.shape[-1] - w:].mean(dim=(1, 2, 3))

@@ -4,11 +4,14 @@ The paper shows (Figs. 12-13) that rotating an inverted face with the original `
 identity while the tuned ``G_I`` keeps it. SynthFaces gives ground truth for that claim: every
 held-out test face has a known identity, so each rotation frame can be compared with the
 **ground-truth render of the same identity at the yaw the frame shows** (read by the yaw
-regressor of :mod:`symgan.yaw`). The identity error of a rotation is the mean over its frames of
+regressor of :mod:`symgan.studies.yaw`). The identity error of a rotation is the mean over its
+frames of
 
     ``mse(frame_k, render(identity, yaw_regressor(frame_k)))``  (per pixel, on ``[-1, 1]``).
 
 Lower is better; inversion-only and FitAndTune are scored the same way on the same images.
+Real photos (the LFW subset and the astronaut) have no ground truth:
+:func:`real_photo_study` records their reconstruction PSNR and rotations only.
 
 Chapter: ``book/08_face_rotation``.
 """
@@ -18,26 +21,54 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from .finetune import fit_and_tune
-from .rotation import rotate
-from .symmetry import mirror
+from ..fit_and_tune import fit_and_tune, rotate
+from ..images import to_unit_range
+from ..symmetry import mirror
 
-__all__ = ["HELD_OUT_SEED", "held_out_faces", "identity_error", "RotationStudy", "rotation_study"]
+if TYPE_CHECKING:
+    from ..data.synthfaces import SynthFaces
+
+__all__ = [
+    "HELD_OUT_SEED",
+    "held_out_faces",
+    "ground_truth_renders",
+    "identity_error",
+    "RotationStudy",
+    "rotation_study",
+    "RealPhotoStudy",
+    "real_photo_study",
+]
 
 #: Seed of the held-out SynthFaces test faces (training sets use small seeds, 0 by default).
 HELD_OUT_SEED = 90210
 
 
-def held_out_faces(size: int, channels: int = 3, n: int = 16, seed: int = HELD_OUT_SEED):
+def held_out_faces(size: int, channels: int = 3, n: int = 16, seed: int = HELD_OUT_SEED) -> SynthFaces:
     """``n`` SynthFaces that no training set contains (a separate seed), with their labels."""
-    from .data.synthfaces import SynthFaces
+    from ..data.synthfaces import SynthFaces
 
     return SynthFaces(size=size, n=n, channels=channels, seed=seed, cache=False)
+
+
+@torch.no_grad()
+def ground_truth_renders(frames: Tensor, identity: Any, yaw_model: nn.Module) -> tuple[Tensor, Tensor]:
+    """What each frame should show: ``identity`` rendered at the yaw read from the frame.
+
+    ``frames``: ``(n, C, S, S)`` in ``[-1, 1]``; ``identity``: a SynthFaces identity. Returns
+    ``(renders (n, C, S, S) in [-1, 1] on the frames' device, yaw_degrees (n,))``.
+    """
+    from ..data.synthfaces import render
+    from .yaw import predict_yaw
+
+    yaws = predict_yaw(yaw_model, frames)
+    n, c, s, _ = frames.shape
+    gts = [to_unit_range(torch.from_numpy(render(identity, float(y), s, c)).permute(2, 0, 1)) for y in yaws]
+    return torch.stack(gts).to(frames), yaws
 
 
 @torch.no_grad()
@@ -46,15 +77,9 @@ def identity_error(frames: Tensor, identity: Any, yaw_model: nn.Module) -> tuple
 
     ``frames``: ``(n, C, S, S)`` in ``[-1, 1]``; ``identity``: a SynthFaces identity. Returns
     ``(mse (n,), yaw_degrees (n,))`` where ``mse[k]`` compares frame ``k`` with the render of
-    ``identity`` at the yaw the regressor reads from it.
+    ``identity`` at the yaw the regressor reads from it (:func:`ground_truth_renders`).
     """
-    from .data.synthfaces import render
-    from .yaw import predict_yaw
-
-    yaws = predict_yaw(yaw_model, frames)
-    n, c, s, _ = frames.shape
-    gts = [torch.from_numpy(render(identity, float(y), s, c)).permute(2, 0, 1).float() / 127.5 - 1 for y in yaws]
-    gt = torch.stack(gts).to(frames)
+    gt, yaws = ground_truth_renders(frames, identity, yaw_model)
     return (frames - gt).pow(2).flatten(1).mean(1), yaws
 
 
@@ -138,4 +163,50 @@ def rotation_study(
         study.rows.append(row)
         if i < n_examples:
             study.examples.append((res.image[0].cpu(), f_inv.cpu(), f_tun.cpu()))
+    return study
+
+
+@dataclass
+class RealPhotoStudy:
+    """FitAndTune on real photos, which have no ground truth to score identity against.
+
+    ``lfw_psnr``: ``(psnr_inversion, psnr_tuned)`` in dB per LFW-subset face; ``lfw_seconds``:
+    the time those took; ``examples``: ``(target (C, S, S), inversion frames (n, C, S, S), tuned
+    frames)`` for the first few LFW faces and, last, the astronaut; ``astronaut_psnr``: its
+    ``(psnr_inversion, psnr_tuned)``.
+    """
+
+    lfw_psnr: list[tuple[float, float]] = field(default_factory=list)
+    lfw_seconds: float = 0.0
+    examples: list[tuple[Tensor, Tensor, Tensor]] = field(default_factory=list)
+    astronaut_psnr: tuple[float, float] = (float("nan"), float("nan"))
+
+
+def real_photo_study(
+    G: nn.Module,
+    D: nn.Module | None,
+    data: Any,
+    *,
+    n_lfw: int = 100,
+    n_examples: int = 4,
+    seed: int = 0,
+    **fit_kwargs: Any,
+) -> RealPhotoStudy:
+    """FitAndTune ``n_lfw`` faces of the LFW subset (face ``i`` with seed ``seed + i``), then the
+    astronaut photo (seed ``seed``), at ``G``'s size; rotate both latents of each with ``G`` and
+    ``G_I`` (:func:`symgan.fit_and_tune.rotate`, 9 frames) for the first ``n_examples`` faces."""
+    from ..data.real import LFWSubset, astronaut_face
+
+    study = RealPhotoStudy()
+    lfw = LFWSubset(G.img_size, G.channels) if n_lfw else None
+    t0 = time.perf_counter()
+    for i in range(n_lfw):
+        ft = fit_and_tune(G, D, lfw[i], data, seed=seed + i, **fit_kwargs)
+        study.lfw_psnr.append((ft.metrics["psnr_inversion"], ft.metrics["psnr_tuned"]))
+        if i < n_examples:
+            study.examples.append((ft.image[0], rotate(G, ft.inversion.z), rotate(ft.generator, ft.z)))
+    study.lfw_seconds = time.perf_counter() - t0
+    astro = fit_and_tune(G, D, astronaut_face(G.img_size, G.channels), data, seed=seed, **fit_kwargs)
+    study.examples.append((astro.image[0], rotate(G, astro.inversion.z), rotate(astro.generator, astro.z)))
+    study.astronaut_psnr = (astro.metrics["psnr_inversion"], astro.metrics["psnr_tuned"])
     return study

@@ -1,11 +1,11 @@
-"""symgan.scenes: the Fig. 14 latents, exact mirror relations on an untrained z' generator."""
+"""symgan.studies.bedrooms: the Fig. 14 latents, exact mirror relations on an untrained z' generator."""
 
 import pytest
 import torch
 
 from symgan import Generator, mirror
 from symgan.ema import calibrate_batchnorm
-from symgan.scenes import (
+from symgan.studies.bedrooms import (
     coordinate_effects,
     coordinate_latents,
     coordinate_series,

@@ -25,8 +25,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .data.cache import data_dir, param_hash
-from .data.synthfaces import RENDERER_VERSION, SynthFaces
+from ..data.cache import data_dir, param_hash
+from ..data.synthfaces import RENDERER_VERSION, SynthFaces
+from ..images import to_unit_range
 
 __all__ = [
     "YawRegressor",
@@ -156,7 +157,7 @@ def train_yaw_regressor(
             torch.set_num_threads(old)
     params = _params(img_size, channels, n_train, seed, epochs, batch_size, lr)
     ds = SynthFaces(img_size, n_train, channels, seed=_TRAIN_SEED_OFFSET + seed, cache=cache)
-    x_all = torch.from_numpy(ds.images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    x_all = to_unit_range(torch.from_numpy(ds.images).permute(0, 3, 1, 2))
     y_all = torch.from_numpy(ds.yaw).float() / _YAW_SCALE
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -199,7 +200,7 @@ def load_yaw_regressor(img_size: int = 33, channels: int = 3, n_train: int = 500
     """The regressor for these parameters: shipped with symgan (:mod:`symgan.pretrained`), else
     cached in the data directory, else trained first (about a minute at 33 px on a CPU) and
     cached. Returned in eval mode."""
-    from .pretrained import find_file
+    from ..pretrained import find_file
 
     params = _params(img_size, channels, n_train, seed, epochs, batch_size, lr)
     shipped = find_file(_weights_name(params))
@@ -224,7 +225,7 @@ def evaluate_yaw_regressor(model: YawRegressor, n: int = 1000, seed: int = 0,
     """Mean and max absolute error (degrees) on ``n`` held-out SynthFaces, never seen in
     training (a separate seed stream), yaw uniform on +-45 degrees."""
     ds = SynthFaces(model.img_size, n, model.channels, seed=_EVAL_SEED_OFFSET + seed, cache=cache)
-    x = torch.from_numpy(ds.images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    x = to_unit_range(torch.from_numpy(ds.images).permute(0, 3, 1, 2))
     err = (predict_yaw(model, x) - torch.from_numpy(ds.yaw).float()).abs()
     return {"mae": float(err.mean()), "max": float(err.max()),
             "yaw_min": float(np.min(ds.yaw)), "yaw_max": float(np.max(ds.yaw))}
@@ -233,7 +234,7 @@ def evaluate_yaw_regressor(model: YawRegressor, n: int = 1000, seed: int = 0,
 if __name__ == "__main__":
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m symgan.yaw",
+    ap = argparse.ArgumentParser(prog="python -m symgan.studies.yaw",
                                  description="train the yaw regressor from scratch and report its "
                                  "held-out error (nothing is cached)")
     ap.add_argument("--size", type=int, default=33)
