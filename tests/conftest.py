@@ -67,16 +67,8 @@ def scratch_dirs(isolated_dirs: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def inception_net():
-    """The InceptionV3 feature network of the FID tests, loaded (and its SHA-256 checked) once."""
-    from symgan.inception import InceptionFeatures
+    """The InceptionV3 feature network of the FID tests: the process's one copy
+    (:func:`symgan.fid.inception_network`), which the commands under test use too."""
+    from symgan.fid import inception_network
 
-    return InceptionFeatures()
-
-
-@pytest.fixture
-def shared_inception(inception_net, monkeypatch: pytest.MonkeyPatch):
-    """Commands and functions that build their own ``InceptionFeatures()`` get the session's
-    network instead of loading the 87 MB file again (loading is tested in test_inception)."""
-    monkeypatch.setattr("symgan.inception.InceptionFeatures", lambda *a, **k: inception_net)
-    monkeypatch.setattr("symgan.metrics.InceptionFeatures", lambda *a, **k: inception_net)
-    return inception_net
+    return inception_network()

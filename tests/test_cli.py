@@ -23,7 +23,7 @@ def test_help(cmd: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_train_sample_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                               shared_inception) -> None:
+                               inception_net) -> None:
     run = tmp_path / "run"
     assert main(["train", "--method", "zprime", "--scale", "smoke", "--steps", "10",
                  "--no-progress", "--out", str(run)]) == 0

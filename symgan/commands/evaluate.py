@@ -1,6 +1,6 @@
 """``python -m symgan evaluate``: the paper's symmetry measurements of a checkpoint, as JSON.
 
-See :func:`symgan.metrics.evaluate_models` for the fields.
+See :func:`symgan.metrics.evaluate_models` for the fields, :func:`symgan.fid.fid_kid` for ``--fid``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import int_arg
+from . import int_arg, load_models_or_exit
 
 HELP = "measure mirror exactness, series mirror-MSE, D mirror gap and yaw of a checkpoint (JSON)"
 
@@ -30,19 +30,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..checkpoint import CheckpointError, load_models
     from ..data import load_training_images
+    from ..fid import EvalExtraMissing, fid_kid
     from ..images import to_unit_range
-    from ..metrics import EvalExtraMissing, evaluate_models, fid_kid, fixed_latents
+    from ..metrics import evaluate_models, fixed_latents
 
     if args.fid and args.n_data < 2:
         print(f"error: argument --fid: needs --n-data >= 2 training images, got {args.n_data}", file=sys.stderr)
         return 2
-    try:
-        G, D, cfg, meta = load_models(args.checkpoint)
-    except CheckpointError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 4
+    G, D, cfg, meta = load_models_or_exit(args.checkpoint)
     data = None
     if args.n_data:
         src = load_training_images(cfg)

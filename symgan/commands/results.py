@@ -3,7 +3,7 @@ write the results page ``docs/results.md`` with its figures ``docs/figures/resul
 
 The models come from :func:`symgan.runs.load_or_train`: the weights shipped in
 :mod:`symgan.pretrained` at the ``cpu`` scale (``--retrain``: runs in ``runs/``, trained if
-missing). Measurements come from :mod:`symgan.metrics`; the quality-against-steps curve of z'
+missing). Measurements come from :mod:`symgan.metrics` and :mod:`symgan.fid`; the quality-against-steps curve of z'
 from the manifest (measured on the run's own snapshots by ``python -m symgan pretrain``). The
 page states the command, the torch version and each run's steps, and checks every target.
 """
@@ -100,36 +100,14 @@ def _checks(summaries: dict, ref: float, quality: dict, rooms: dict, configs: di
     return out
 
 
-def sample_quality(results: dict, data, n: int) -> dict:
-    """FID/KID of ``n`` samples of each generator (eval mode, fixed latents) against ``n`` training
-    images, plus ``n`` *other* training images against the same ``n``: the value a perfect
-    generator would get at this ``n`` (FID is biased upward for small ``n``)."""
-    import torch
+def _sample_quality(results: dict, data, n: int) -> dict:
+    """:func:`symgan.fid.sample_quality`; too few training images end the command with a message."""
+    from ..fid import sample_quality
 
-    from ..inception import InceptionFeatures
-    from ..metrics import EvalExtraMissing, fid_kid_from_features, fixed_latents, inception_features
-
-    if len(data) < 2 * n:
-        raise SystemExit(f"--fid {n} needs {2 * n} training images (--n-data), got {len(data)}")
     try:
-        net = InceptionFeatures()
-    except EvalExtraMissing as e:
-        print(f"note: {e}; skipping FID/KID", flush=True)
-        return {}
-    t0 = time.time()
-    real = inception_features(data[:n], net)
-    out = {"n": n, "real (other training images)": fid_kid_from_features(real, inception_features(data[n : 2 * n], net))}
-    for m, r in results.items():
-        G = r.generator
-        was = G.training
-        G.eval()
-        with torch.no_grad():
-            fake = torch.cat([G(zb) for zb in fixed_latents(n, G.z_dim, 1).split(256)])
-        G.train(was)
-        out[m] = fid_kid_from_features(real, inception_features(fake, net))
-        print(f"{m}: FID {out[m]['fid']:.1f}, KID {out[m]['kid']:.4f}", flush=True)
-    out["seconds"] = round(time.time() - t0, 1)
-    return out
+        return sample_quality(results, data, n)
+    except ValueError as e:
+        raise SystemExit(f"--fid {n}: {e} (--n-data)") from None
 
 
 def _quality_lines(q: dict, label: dict) -> list[str]:
@@ -372,12 +350,12 @@ def run(args: argparse.Namespace) -> int:
         summaries[m] = evaluate_models(r.generator, r.discriminator, data=data[: args.n_data], n_z=args.n_z, yaw=faces)
         summaries[m].update(step=r.info.get("step"), elapsed_s=r.info.get("elapsed_s"), config=r.config)
         print(f"{m}: measured", flush=True)
-    quality = sample_quality(results, data, args.fid) if args.fid else {}
+    quality = _sample_quality(results, data, args.fid) if args.fid else {}
     rooms: dict = {}
     if room_run is not None:
         rooms = {"config": room_run.config, "step": room_run.info.get("step")}
         if args.fid:
-            q = sample_quality({"rooms": room_run}, _training_images(room_run.config, 2 * args.fid), args.fid)
+            q = _sample_quality({"rooms": room_run}, _training_images(room_run.config, 2 * args.fid), args.fid)
             if "rooms" in q:
                 rooms["quality"] = {**q["rooms"], "n": args.fid, "floor_fid": q["real (other training images)"]["fid"]}
     ds = {f"{m} ({'symmetric' if results[m].config.symmetric_d else 'plain'} D)": results[m].discriminator

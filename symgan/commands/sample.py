@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import int_arg
+from . import int_arg, load_models_or_exit
 
 HELP = "write a sample grid and mirror-series PNGs from a checkpoint"
 
@@ -28,18 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..checkpoint import CheckpointError, load_models
     from ..images import save_image
     from ..metrics import averaged_series, fixed_latents, series_images
 
     if args.rows > args.n:
         print(f"error: argument --rows: must be at most --n ({args.n}), got {args.rows}", file=sys.stderr)
         return 2
-    try:
-        G, _, cfg, meta = load_models(args.checkpoint)
-    except CheckpointError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 4
+    G, _, cfg, meta = load_models_or_exit(args.checkpoint)
     src = Path(args.checkpoint)
     out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / "samples"
     z = fixed_latents(args.n, G.z_dim, args.seed)

@@ -76,15 +76,15 @@ def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000) -> list[di
     (``snapshots/step_*.safetensors``, written every ``snapshot_every`` steps) at every
     ``every``-th step: how quality grows with training steps."""
     from ..data import load_training_images
-    from ..inception import InceptionFeatures
-    from ..metrics import fid_kid_from_features, fixed_latents, inception_features, yaw_along_series
+    from ..fid import fid_kid_from_features, inception_features, inception_network
+    from ..metrics import fixed_latents, yaw_along_series
     from ..runs import run_folder
 
     snaps = [p for p in sorted((run_folder(cfg) / "snapshots").glob("step_*.safetensors"))
              if int(p.stem.split("_")[1]) % every == 0]
     if not snaps:
         return []
-    net = InceptionFeatures()
+    net = inception_network()
     real = inception_features(load_training_images(cfg)[:n], net)
     z, zy = fixed_latents(n, cfg.z_dim, 1), fixed_latents(n_z, cfg.z_dim, 0)
     rows = []
@@ -121,9 +121,9 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _quality(runs: dict[str, Any], n: int) -> dict[str, Any]:
-    """FID/KID of each run at ``n`` against its own training data (:func:`sample_quality`)."""
-    from ..commands.results import sample_quality
+    """FID/KID of each run at ``n`` against its own training data (:func:`symgan.fid.sample_quality`)."""
     from ..data import load_training_images
+    from ..fid import sample_quality
 
     out: dict[str, Any] = {}
     by_data: dict[str, list[str]] = {}
