@@ -3,7 +3,7 @@ curves and the training losses, drawn with matplotlib.
 
 Images are float tensors in ``[-1, 1]`` of shape ``(N, C, H, W)``; figures map them to
 ``[0, 1]`` with ``(x + 1) / 2``. The numbers come from :mod:`symgan.metrics`,
-:mod:`symgan.studies` and :mod:`symgan.train`; nothing here measures.
+:mod:`symgan.studies` and :mod:`symgan.runs` (the training log); nothing here measures.
 
 * :func:`show_grid`, :func:`show_series`: labelled image grids, the series of paper Fig. 9;
 * :func:`plot_series`, :func:`plot_series_rows`: series ``(B, n, C, H, W)`` as one picture per
@@ -19,7 +19,7 @@ Images are float tensors in ``[-1, 1]`` of shape ``(N, C, H, W)``; figures map t
   FitAndTune (section 3), as one image for :func:`symgan.images.save_image`.
 
 Functions that take ``ax`` draw on it (a new figure when ``None``) and return the axes; the
-others return the figure. Chapters: ``book/02_symmetric_kernels`` to ``book/10_tileable_textures``;
+others return the figure (the rotation grids: an image tensor). Chapters: ``book/02_symmetric_kernels`` to ``book/10_tileable_textures``;
 ``python -m symgan results`` saves the same figures for ``docs/results.md``.
 """
 
@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "show_grid",
@@ -66,7 +71,7 @@ def show_grid(
     xlabel: str = "",
     ylabel: str = "",
     size: float = 1.1,
-):
+) -> Figure:
     """Draw images ``(N, C, H, W)`` (or ``(R, K, C, H, W)``: ``R`` rows of ``K``) in a grid.
 
     One axis per image so rows and columns can be labelled; returns the matplotlib figure.
@@ -107,7 +112,7 @@ def show_grid(
 
 
 def show_series(series: Tensor, t: Tensor | Sequence[float], title: str = "",
-                row_labels: Sequence[str] | None = None, size: float = 1.1):
+                row_labels: Sequence[str] | None = None, size: float = 1.1) -> Figure:
     """Draw series of images (paper Fig. 9): ``(R, K, C, H, W)``, columns labelled by ``t``.
 
     ``t`` is the symmetry amount of each column (``1`` = the sample, ``0`` = symmetric latent,
@@ -122,7 +127,7 @@ def show_series(series: Tensor, t: Tensor | Sequence[float], title: str = "",
                      size=size)
 
 
-def plot_series(series: Tensor, ax=None, title: str | None = None):
+def plot_series(series: Tensor, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Show series ``(B, n, C, H, W)`` as one picture: one row per latent, ``t`` from 1 (left)
     to -1 (:func:`symgan.metrics.series_images`, paper Fig. 9)."""
     import matplotlib.pyplot as plt
@@ -139,7 +144,7 @@ def plot_series(series: Tensor, ax=None, title: str | None = None):
     return ax
 
 
-def plot_series_rows(series: Mapping[str, Tensor]):
+def plot_series_rows(series: Mapping[str, Tensor]) -> Figure:
     """One :func:`plot_series` per name, one under the other (series ``(B, n, C, H, W)`` each,
     as :func:`symgan.metrics.series_images` or :func:`~symgan.metrics.averaged_series` return);
     returns the figure."""
@@ -152,8 +157,8 @@ def plot_series_rows(series: Mapping[str, Tensor]):
     return fig
 
 
-def plot_mirror_mse_curves(curves: Mapping[str, list[float]], real: float | None = None, ax=None,
-                           log: bool = True):
+def plot_mirror_mse_curves(curves: Mapping[str, list[float]], real: float | None = None,
+                           ax: Axes | None = None, log: bool = True) -> Axes:
     """All methods' mirror-MSE curves on one axis (Supplementary Fig. 7,
     :func:`symgan.metrics.mirror_mse_curves`), with the real data's mean mirror-MSE as a dashed
     line. A log axis shows the exact zeros (clipped at 1e-16)."""
@@ -176,7 +181,7 @@ def plot_mirror_mse_curves(curves: Mapping[str, list[float]], real: float | None
     return ax
 
 
-def plot_overfitting(result: Mapping[str, Mapping], axes=None):
+def plot_overfitting(result: Mapping[str, Mapping], axes: Sequence[Axes] | None = None) -> Sequence[Axes]:
     """Scatter ``p(x)`` against ``p(M x)`` per discriminator (paper Fig. 6; the result of
     :func:`symgan.metrics.discriminator_overfitting`); the diagonal is mirror invariance."""
     import matplotlib.pyplot as plt
@@ -195,7 +200,8 @@ def plot_overfitting(result: Mapping[str, Mapping], axes=None):
     return axes
 
 
-def plot_yaw_along_series(yaws: Mapping[str, np.ndarray | Sequence[Sequence[float]]], ax=None):
+def plot_yaw_along_series(yaws: Mapping[str, np.ndarray | Sequence[Sequence[float]]],
+                          ax: Axes | None = None) -> Axes:
     """Yaw (degrees) along the series, one colour per name: ``yaws[name]`` is ``(B, n)``, the
     ``"yaw"`` of :func:`symgan.metrics.yaw_along_series`, one line per latent, ``t`` from 1 to -1."""
     import matplotlib.pyplot as plt
@@ -213,7 +219,8 @@ def plot_yaw_along_series(yaws: Mapping[str, np.ndarray | Sequence[Sequence[floa
     return ax
 
 
-def plot_log(log: list[dict[str, float]] | str | os.PathLike, ax=None, title: str | None = None):
+def plot_log(log: list[dict[str, float]] | str | os.PathLike, ax: Axes | None = None,
+             title: str | None = None) -> Axes:
     """One call: D and G losses (and the symmetry loss, if any) against the step. ``log`` is
     rows (:func:`symgan.runs.read_log`) or a run folder / ``log.csv`` path. Returns the axes."""
     import matplotlib.pyplot as plt
@@ -235,7 +242,7 @@ def plot_log(log: list[dict[str, float]] | str | os.PathLike, ax=None, title: st
     return ax
 
 
-def plot_logs(logs: Mapping[str, list[dict[str, float]]]):
+def plot_logs(logs: Mapping[str, list[dict[str, float]]]) -> Figure:
     """:func:`plot_log` of several runs side by side, titled by name; returns the figure."""
     import matplotlib.pyplot as plt
 
@@ -248,7 +255,7 @@ def plot_logs(logs: Mapping[str, list[dict[str, float]]]):
 
 
 def plot_quality_curve(curve: Sequence[Mapping[str, float]], fid_target: float | None = None,
-                       swing_target: float | None = None, name: str = "z'"):
+                       swing_target: float | None = None, name: str = "z'") -> Figure:
     """FID and yaw swing against training steps, side by side; ``curve`` is rows with
     ``step``, ``fid`` and ``yaw_swing`` (the manifest's ``curve`` of a shipped run), a target
     as a dashed line. Returns the figure."""
@@ -269,7 +276,7 @@ def plot_quality_curve(curve: Sequence[Mapping[str, float]], fid_target: float |
 
 
 def draw_maps(maps: Sequence[torch.Tensor], titles: Sequence[str], suptitle: str = "",
-              fmt: str = "{:.1f}", annotate: bool = True, panel: float = 2.05):
+              fmt: str = "{:.1f}", annotate: bool = True, panel: float = 2.05) -> Figure:
     """Draw 2D kernels or feature maps ``(H, W)`` side by side as heatmaps (paper Fig. 4).
 
     One diverging colour scale per map (red positive, blue negative, white zero), so equal values
