@@ -19,8 +19,9 @@ Images are float tensors in ``[-1, 1]`` of shape ``(N, C, H, W)``; figures map t
   FitAndTune (section 3), as one image for :func:`symgan.images.save_image`.
 
 Functions that take ``ax`` draw on it (a new figure when ``None``) and return the axes; the
-others return the figure (the rotation grids: an image tensor). Chapters: ``book/02_symmetric_kernels`` to ``book/10_tileable_textures``;
-``python -m symgan results`` saves the same figures for ``docs/results.md``.
+others return the figure (the rotation grids: an image tensor). Chapters:
+``book/02_symmetric_kernels`` to ``book/10_tileable_textures``; ``python -m symgan results``
+saves the same figures for ``docs/results.md``.
 """
 
 from __future__ import annotations
