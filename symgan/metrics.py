@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .images import to_unit_range
 from .studies.discriminator import discriminator_overfitting
 from .symmetry import mirror, mirror_mse
 
@@ -92,7 +93,7 @@ def series_mirror_mse(G: nn.Module, z: Tensor, n: int = 9, dtype: torch.dtype | 
 def data_mirror_mse(images: Tensor) -> float:
     """Mean mirror-MSE of real images ``(N, C, H, W)`` (floats in ``[-1, 1]`` or ``uint8``
     ``(N, C, H, W)``): the reference level for "clearly asymmetric"."""
-    x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+    x = to_unit_range(images) if images.dtype == torch.uint8 else images.float()
     return float(mirror_mse(x).double().mean())
 
 
