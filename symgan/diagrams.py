@@ -98,6 +98,17 @@ class _Canvas:
         self.ax, self.fs, self.artists = ax, fontsize, {}
         ax.set_axis_off()
 
+    @classmethod
+    def on(cls, ax, figsize: tuple[float, float], ylim: tuple[float, float]) -> _Canvas:
+        """A canvas on ``ax`` (a new figure of ``figsize`` when ``None``), 6.7 units wide."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=figsize)
+        ax.set_xlim(-0.55, 6.15)
+        ax.set_ylim(*ylim)
+        return cls(ax)
+
     def node(self, key: str, x: float, y: float, text: str, kind: str = "sym") -> None:
         self.artists[key] = (self.ax.text(
             x, y, text, ha="center", va="center", fontsize=self.fs, zorder=3,
@@ -166,13 +177,46 @@ def _up_rule(geometry) -> str:
     return f"{a}s \u2212 {-b}" if b < 0 else (f"{a}s + {b}" if b else f"{a}s")
 
 
+def _stem_parts(G: nn.Module, c0: int, s: int
+                ) -> tuple[list[tuple[str, str, str]], list[str], list[str], str]:
+    """The stem's two branches, top then bottom: the labels of latent, projection and map, the
+    map's style, then the four arrow labels and the title (Fig. 3 for z', Fig. 5 for flip)."""
+    stem, sq = G.stem[0], _x((c0, s, s))
+    if G.arch == "zprime":
+        na, nb = stem.anti.out_features, stem.sym.out_features
+        rows = [(f"z'\n{G.n_anti}", f"{_x((c0, s, s // 2))}\n= {na:,}", f"{sq}\n{_columns(s, True)}"),
+                (f"z''\n{G.z_dim - G.n_anti}", f"{_x((c0, s, (s + 1) // 2))}\n= {nb:,}",
+                 f"{sq}\n{_columns(s, False)}")]
+        return rows, ["anti", "sym"], ["A (no bias)", "S (bias)", "complete", "complete"], \
+            "z' generator (paper Figs. 2, 3)"
+    nf = stem.fc.out_features
+    rows = [(f"z\n{G.z_dim}", f"F(z)\n{nf:,}", sq),
+            (f"flip(z)\n{G.z_dim}", f"F(flip z)\n{nf:,}", f"M F(flip z)\n{sq}")]
+    return rows, ["plain", "plain"], ["F (bias)", "same F", "reshape", "reshape, M"], \
+        "flip generator (paper Figs. 2, 5)"
+
+
+def _draw_stem(c: _Canvas, G: nn.Module, c0: int, s: int) -> str:
+    """Draw the stem's two branches (top ``z1 -> a -> A``, bottom ``z2 -> b -> B``); returns the
+    figure's title."""
+    rows, map_styles, labels, title = _stem_parts(G, c0, s)
+    for y, names, (latent, proj, fmap), style in zip((2, 1), ("1aA", "2bB"), rows, map_styles, strict=True):
+        c.node(f"z{names[0]}", 0, y, latent, "latent")
+        c.node(names[1], 1.85, y, proj, "plain")
+        c.node(names[2], 3.85, y, fmap, style)
+    c.arrow("z1", "a", labels[0])
+    c.arrow("z2", "b", labels[1])
+    c.arrow("a", "A", labels[2])
+    c.arrow("b", "B", labels[3])
+    return title
+
+
 def draw_generator(G: nn.Module | None = None, arch: str = "zprime", ax=None):
     """Diagram of a z' (paper Fig. 3) or flip (Fig. 5) generator, stem and body (Fig. 2).
 
     ``G``: a :class:`~symgan.generators.Generator` (default: the paper's, 65 px, width 64, of
     ``arch``). Shapes are measured by :func:`layer_shapes`. Returns the figure.
     """
-    import matplotlib.pyplot as plt
 
     from .generators import Generator
     from .geometry import get_geometry
@@ -184,40 +228,9 @@ def draw_generator(G: nn.Module | None = None, arch: str = "zprime", ax=None):
     shapes = layer_shapes(G)
     geo = get_geometry(G.geometry)
     c0, s = shapes[0][1][0], shapes[0][1][1]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8.4, 3.3))
-    else:
-        fig = ax.figure
-    ax.set_xlim(-0.55, 6.15)
-    ax.set_ylim(-0.75, 2.45)
-    c = _Canvas(ax)
-    stem = G.stem[0]
-    if G.arch == "zprime":
-        na, nb = stem.anti.out_features, stem.sym.out_features
-        c.node("z1", 0, 2, f"z'\n{G.n_anti}", "latent")
-        c.node("z2", 0, 1, f"z''\n{G.z_dim - G.n_anti}", "latent")
-        c.node("a", 1.85, 2, f"{_x((c0, s, s // 2))}\n= {na:,}", "plain")
-        c.node("b", 1.85, 1, f"{_x((c0, s, (s + 1) // 2))}\n= {nb:,}", "plain")
-        c.node("A", 3.85, 2, f"{_x((c0, s, s))}\n{_columns(s, True)}", "anti")
-        c.node("B", 3.85, 1, f"{_x((c0, s, s))}\n{_columns(s, False)}", "sym")
-        c.arrow("z1", "a", "A (no bias)")
-        c.arrow("z2", "b", "S (bias)")
-        c.arrow("a", "A", "complete")
-        c.arrow("b", "B", "complete")
-        title = "z' generator (paper Figs. 2, 3)"
-    else:
-        nf = stem.fc.out_features
-        c.node("z1", 0, 2, f"z\n{G.z_dim}", "latent")
-        c.node("z2", 0, 1, f"flip(z)\n{G.z_dim}", "latent")
-        c.node("a", 1.85, 2, f"F(z)\n{nf:,}", "plain")
-        c.node("b", 1.85, 1, f"F(flip z)\n{nf:,}", "plain")
-        c.node("A", 3.85, 2, f"{_x((c0, s, s))}", "plain")
-        c.node("B", 3.85, 1, f"M F(flip z)\n{_x((c0, s, s))}", "plain")
-        c.arrow("z1", "a", "F (bias)")
-        c.arrow("z2", "b", "same F")
-        c.arrow("a", "A", "reshape")
-        c.arrow("b", "B", "reshape, M")
-        title = "flip generator (paper Figs. 2, 5)"
+    c = _Canvas.on(ax, (8.4, 3.3), (-0.75, 2.45))
+    fig, ax = c.ax.figure, c.ax
+    title = _draw_stem(c, G, c0, s)
     c.node("h", 5.55, 1.5, f"sum h\n{_x((c0, s, s))}", "sym")
     c.arrow("A", "h")
     c.arrow("B", "h")
@@ -237,7 +250,6 @@ def draw_discriminator(D: nn.Module | None = None, ax=None):
     ``D``: a symmetric :class:`~symgan.discriminators.Discriminator` (default: the paper's, 65 px,
     width 64). Returns the figure.
     """
-    import matplotlib.pyplot as plt
 
     from .discriminators import Discriminator
     from .geometry import get_geometry
@@ -250,13 +262,8 @@ def draw_discriminator(D: nn.Module | None = None, ax=None):
     geo = get_geometry(D.geometry)
     cl, s = shapes[-1][1][0], shapes[-1][1][-1]
     folded = (cl, s, (s + 1) // 2)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8.4, 2.5))
-    else:
-        fig = ax.figure
-    ax.set_xlim(-0.55, 6.15)
-    ax.set_ylim(-0.7, 1.45)
-    c = _Canvas(ax)
+    c = _Canvas.on(ax, (8.4, 2.5), (-0.7, 1.45))
+    fig, ax = c.ax.figure, c.ax
     n_row1 = len(shapes) - 1
     dx = 5.6 / max(n_row1 - 1, 1)
     prev = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..checks import _range, check_float, check_int
 
-__all__ = ["int_arg", "float_arg", "load_models_or_exit"]
+__all__ = ["int_arg", "float_arg", "fail", "load_models_or_exit"]
 
 
 def int_arg(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
@@ -47,6 +47,13 @@ def float_arg(lo: float | None = None, hi: float | None = None, *, lo_open: bool
     return parse
 
 
+def fail(error: BaseException | str, status: int, prefix: str = "") -> int:
+    """Print ``error: <prefix><error>`` to stderr and return ``status``, the command's exit status
+    (1 an I/O failure, 2 a bad argument, 3 and up a failure of the work itself)."""
+    print(f"error: {prefix}{error}", file=sys.stderr)
+    return status
+
+
 def load_models_or_exit(checkpoint: str, **kwargs: Any) -> tuple:
     """:func:`symgan.checkpoint.load_models` for a command: ``(G, D, config, meta)``. A path that
     holds no readable checkpoint prints ``error: ...`` and ends the command with exit status 4."""
@@ -55,5 +62,4 @@ def load_models_or_exit(checkpoint: str, **kwargs: Any) -> tuple:
     try:
         return load_models(checkpoint, **kwargs)
     except CheckpointError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(4) from None
+        raise SystemExit(fail(e, 4)) from None

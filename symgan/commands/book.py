@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import int_arg
+from . import fail, int_arg
 
 HELP = "execute the book's chapters at a scale (papermill) or build the HTML book"
 
@@ -222,8 +222,7 @@ def run(args: argparse.Namespace) -> int:
         root = Path(args.root).resolve() if args.root else find_root()
         chapters(root)  # a missing chapter is refused before any work
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e, 2)
     if args.geometry:
         os.environ["SYMGAN_GEOMETRY"] = args.geometry  # chapters' kernels inherit it
     if not args.build and not args.out:

@@ -7,12 +7,11 @@ generators to one PNG and prints the measured mirror errors.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-from . import int_arg
+from . import fail, int_arg
 
 HELP = "render the mirror series of untrained z', flip and DC-GAN generators to a PNG"
 
@@ -34,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_geometry(args.img_size, None)
     except ValueError as e:
-        print(f"error: argument --img-size: {e}", file=sys.stderr)
-        return 2
+        return fail(e, 2, "argument --img-size: ")
     rows = []
     torch.manual_seed(args.seed)
     for arch in ("dcgan", "zprime", "flip"):
@@ -51,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_image(torch.cat(rows), out, nrow=args.n)
     except OSError as e:
-        print(f"error: argument --out: cannot write {out}: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1, f"argument --out: cannot write {out}: ")
     print(f"rows: dcgan, zprime, flip; columns: t = 1 ... -1. Wrote {out.resolve()}")
     return 0

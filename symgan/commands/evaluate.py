@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import int_arg, load_models_or_exit
+from . import fail, int_arg, load_models_or_exit
 
 HELP = "measure mirror exactness, series mirror-MSE, D mirror gap and yaw of a checkpoint (JSON)"
 
@@ -64,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
             Path(args.out).write_text(text)
         except OSError as e:
             print(text)
-            print(f"error: cannot write {args.out}: {e}", file=sys.stderr)
-            return 1
+            return fail(e, 1, f"cannot write {args.out}: ")
     print(text)
     return 0

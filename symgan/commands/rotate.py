@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import int_arg
+from . import fail, int_arg
 
 #: Named images: prefix -> number of images it has.
 _NAMED = {"lfw:": 100, "synthfaces:": 10000}
@@ -50,13 +50,12 @@ def check_image_spec(spec: str) -> None:
     path = Path(spec)
     if not path.is_file():
         raise ValueError(f"image {spec!r} is not a file, nor 'astronaut', 'lfw:N' or 'synthfaces:N'")
-    from PIL import Image, UnidentifiedImageError
+    from ..images import read_image
 
     try:
-        with Image.open(path) as img:
-            img.verify()
-    except (OSError, UnidentifiedImageError) as e:
-        raise ValueError(f"image {spec!r} cannot be read as an image ({e})") from None
+        read_image(path)
+    except ValueError as e:
+        raise ValueError(f"image {spec!r}: {e}") from None
 
 
 def resolve_image(spec: str, size: int, channels: int):
@@ -96,17 +95,14 @@ def run(args: argparse.Namespace) -> int:
         scale = resolve_scale(args.scale)
         out.mkdir(parents=True, exist_ok=True)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e, 2)
     except OSError as e:
-        print(f"error: argument --out: cannot create {out}: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1, f"argument --out: cannot create {out}: ")
     if args.checkpoint is not None:
         try:
             G, D, cfg, _ = load_models(args.checkpoint, kind="training")
         except CheckpointError as e:
-            print(f"error: argument --checkpoint: {e}", file=sys.stderr)
-            return 4
+            return fail(e, 4, "argument --checkpoint: ")
     else:
         res = load_or_train(TrainConfig.from_scale(scale, method="zprime"))
         G, D, cfg = res.generator, res.discriminator, res.config

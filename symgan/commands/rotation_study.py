@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import int_arg
+from . import fail, int_arg
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -88,11 +87,9 @@ def _outputs(args: argparse.Namespace) -> tuple[str, Path, Path] | int:
         if not existed:
             out.unlink()
     except ValueError as e:
-        print(f"error: argument --scale: {e}", file=sys.stderr)
-        return 2
+        return fail(e, 2, "argument --scale: ")
     except OSError as e:
-        print(f"error: argument --out: cannot write {out}: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1, f"argument --out: cannot write {out}: ")
     return scale, out, figs
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import int_arg, load_models_or_exit
+from . import fail, int_arg, load_models_or_exit
 
 HELP = "write a sample grid and mirror-series PNGs from a checkpoint"
 
@@ -46,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
         save_image(s.flatten(0, 1), out / "series.png", nrow=args.length)
         save_image(averaged_series(s).flatten(0, 1), out / "series_averaged.png", nrow=args.length)
     except OSError as e:
-        print(f"error: cannot write the images to {out}: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1, f"cannot write the images to {out}: ")
     print(f"{cfg.method} at step {meta['step']}: wrote grid.png, series.png, series_averaged.png to {out}")
     return 0

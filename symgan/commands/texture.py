@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import int_arg
+from . import fail, int_arg
 
 HELP = "write a large seamless texture from the trained tileable-texture generator"
 
@@ -50,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
         over = {} if args.data is None else {"data": args.data}
         cfg = TrainConfig.from_scale(scale, method="tile", progress=False, **over)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e, 2)
     try:
         res = load_or_train(cfg, train_if_missing=scale == "smoke")
     except (CheckpointError, PretrainedError) as e:
@@ -73,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_image(x[0], out)
     except (OSError, ValueError) as e:
-        print(f"error: cannot write {out}: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1, f"cannot write {out}: ")
     kind = "non-repeating" if args.fresh else f"{rows}x{cols} copies of one patch"
     print(f"wrote {out}: {x.shape[-1]}x{x.shape[-2]} px, {kind}, from {cfg.run_name()} "
           f"(step {res.info.get('step')})")

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from . import float_arg, int_arg
+from . import fail, float_arg, int_arg
 
 HELP = "train one of the five methods (dcgan, dcgan_soft, dcgan_strong, zprime, flip) or a texture generator"
 
@@ -101,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
     try:  # every option is checked before anything is written
         cfg = config_from_args(args)
     except (TypeError, ValueError) as e:
-        print(f"error: {_option_error(e)}", file=sys.stderr)
-        return 2
+        return fail(_option_error(e), 2)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
@@ -112,17 +111,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{e}", file=sys.stderr)
         return 130
     except TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
+        return fail(e, 3)
     except CheckpointError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 4
+        return fail(e, 4)
     except RunLocked as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 5
+        return fail(e, 5)
     except OSError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1)
     if trainer.rank == 0:
         print(json.dumps(result.info, indent=2))
     return 0
