@@ -16,7 +16,8 @@ Modules follow the paper: :mod:`symgan.layers` (symmetric kernels, Fig. 4),
 :mod:`symgan.losses`, :mod:`symgan.update` (the GAN step) and :mod:`symgan.train` (2.2, 4.1),
 :mod:`symgan.runs` (run folders, their records and ``load_or_train``),
 :mod:`symgan.ema` (the generator's weight average for sampling), :mod:`symgan.metrics` (Figs. 9,
-10), :mod:`symgan.fit_and_tune` (section 3), :mod:`symgan.images` (conversions, the photo loader),
+10, reconstruction PSNR/SSIM), :mod:`symgan.fit_and_tune` (section 3), :mod:`symgan.images`
+(conversions, the photo loader),
 :mod:`symgan.tiles` (tileable textures, the paper's second structure), :mod:`symgan.data`
 (SynthFaces, SynthRooms, textures, real photos), :mod:`symgan.pretrained` (the trained weights
 that ship with the package), :mod:`symgan.widgets`; the book's figures are drawn by
@@ -64,8 +65,8 @@ from .layers import (
     export,
     symmetric_kernel,
 )
+from .metrics import psnr, ssim
 from .plots import plot_log
-from .reconstruction import psnr, ssim
 from .runs import TrainResult, load_or_train, runs_dir
 from .scales import SCALES, get_scale, resolve_scale
 from .studies.yaw import YawRegressor, load_yaw_regressor, predict_yaw, train_yaw_regressor

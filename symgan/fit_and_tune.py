@@ -53,7 +53,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .images import ImageLike, make_grid, read_image, save_pil, square_image, to_pil, to_unit_range
-from .reconstruction import psnr, ssim
+from .metrics import psnr, ssim
 from .update import gan_step
 
 __all__ = [

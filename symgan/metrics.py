@@ -9,11 +9,17 @@
   series: Spearman correlation of yaw with ``t`` and ``|yaw|`` at ``t = 0``.
 * :func:`spearman`: rank correlation with average ranks for ties (as ``scipy.stats.spearmanr``).
 * :func:`evaluate_models`: all of the above for one trained method, as one JSON-able dict.
+* :func:`mse`, :func:`psnr`, :func:`ssim`: how well FitAndTune reconstructs a photo (section 3,
+  ``book/08_face_rotation``), on the ``[0, 1]`` scale of 8-bit images:
+  ``PSNR(x, y) = 10 log10(1 / MSE)`` per image in dB; SSIM (Wang et al. 2004) with an 11x11
+  Gaussian window (sigma 1.5, smaller for tiny images), ``C1 = 0.01^2``, ``C2 = 0.03^2``, averaged
+  over channels and pixels ("valid" windows).
 
 Sample quality (FID/KID, the InceptionV3 network) is :mod:`symgan.fid`.
 
 Every function puts the generator in eval mode (BatchNorm running statistics) and restores it.
-Chapters: ``book/06_loss_baselines_and_faces``, ``book/07_lsun_bedrooms``.
+Chapters: ``book/06_loss_baselines_and_faces``, ``book/07_lsun_bedrooms``,
+``book/08_face_rotation``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .images import to_unit_range
@@ -40,6 +47,9 @@ __all__ = [
     "spearman",
     "yaw_along_series",
     "evaluate_models",
+    "mse",
+    "psnr",
+    "ssim",
 ]
 
 
@@ -189,3 +199,53 @@ def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | 
         out["yaw_swing"] = y["swing"]
         out["yaw_mean_series"] = np.asarray(y["yaw"]).mean(0).tolist()
     return out
+
+
+# Reconstruction quality (FitAndTune, section 3)
+
+
+def _check_pair(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    if x.shape != y.shape:
+        raise ValueError(f"images must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if x.dim() == 3:
+        x, y = x.unsqueeze(0), y.unsqueeze(0)
+    if x.dim() != 4:
+        raise ValueError(f"expected images (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    return (x.float() + 1) / 2, (y.float() + 1) / 2
+
+
+def mse(x: Tensor, y: Tensor) -> Tensor:
+    """Per-image mean squared error on the ``[0, 1]`` scale, shape ``(N,)``."""
+    a, b = _check_pair(x, y)
+    return (a - b).pow(2).flatten(1).mean(1)
+
+
+def psnr(x: Tensor, y: Tensor) -> Tensor:
+    """Per-image PSNR in dB, shape ``(N,)`` (capped at 100 dB for identical images)."""
+    return (10 * torch.log10(1.0 / mse(x, y).clamp_min(1e-10))).clamp_max(100.0)
+
+
+def _gaussian(size: int, sigma: float, device: torch.device) -> Tensor:
+    ax = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2
+    g = torch.exp(-(ax**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return g[:, None] * g[None, :]
+
+
+def ssim(x: Tensor, y: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
+    """Per-image SSIM, shape ``(N,)``; the window shrinks (odd, >= 3) for images under 11 px."""
+    a, b = _check_pair(x, y)
+    n, c, h, w = a.shape
+    win = min(window, h, w)
+    win = win if win % 2 else win - 1
+    if win < 3:
+        raise ValueError(f"SSIM needs images of at least 3x3 pixels, got {h}x{w}")
+    s = sigma * win / window
+    k = _gaussian(win, s, a.device).expand(c, 1, win, win)
+    mu_a, mu_b = F.conv2d(a, k, groups=c), F.conv2d(b, k, groups=c)
+    saa = F.conv2d(a * a, k, groups=c) - mu_a**2
+    sbb = F.conv2d(b * b, k, groups=c) - mu_b**2
+    sab = F.conv2d(a * b, k, groups=c) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
+    return m.flatten(1).mean(1)

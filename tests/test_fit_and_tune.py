@@ -16,7 +16,7 @@ from symgan.fit_and_tune import (
     rotate,
     save_rotation,
 )
-from symgan.reconstruction import psnr, ssim
+from symgan.metrics import psnr, ssim
 
 
 def _face_like(h: int = 20, w: int = 20) -> np.ndarray:
