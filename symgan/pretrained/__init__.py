@@ -35,16 +35,30 @@ class PretrainedError(RuntimeError):
 class Shipped:
     """One shipped run: ``method`` trained on ``data`` (``"faces"`` / ``"rooms"``: the scale's
     face / room dataset; anything else: a dataset name) with the scale's defaults and
-    ``overrides`` (pairs of :class:`~symgan.config.TrainConfig` fields and values)."""
+    ``overrides`` (pairs of :class:`~symgan.config.TrainConfig` fields and values). ``scale``
+    pins the run to one scale's sizes whatever scale is asked for (the small runs a chapter
+    trains at every scale); ``tag`` tells apart runs of one method and data."""
 
     method: str
     data: str
     chapters: str
     overrides: tuple[tuple[str, Any], ...] = ()
+    scale: str | None = None
+    tag: str = ""
 
+    @property
+    def name(self) -> str:
+        """``<method>-<data>[-<tag>]``: the run's name in the manifest and for ``--only``."""
+        return f"{self.method}-{self.data}" + (f"-{self.tag}" if self.tag else "")
+
+
+#: Chapter 6's exercise: the strong baseline with a mean and a summed symmetry loss next to
+#: DC-GAN, 1000 steps each at the ``smoke`` size whatever the book's scale.
+_EXERCISE = (("max_steps", 1000), ("time_budget_s", None))
 
 #: The runs that ship: the five face methods (chapters 1, 3-6, 8, 9), the room model (chapter 7),
-#: and the texture generator with its zero-padded control (chapter 10).
+#: the texture generator with its zero-padded control (chapter 10), and the three small runs of
+#: chapter 6's exercise.
 SHIPPED: tuple[Shipped, ...] = (
     Shipped("zprime", "faces", "3, 5, 6, 8, 9"),
     Shipped("dcgan_soft", "faces", "6"),
@@ -54,20 +68,24 @@ SHIPPED: tuple[Shipped, ...] = (
     Shipped("dcgan", "faces", "1, 5, 6"),
     Shipped("tile", "gravel", "10"),
     Shipped("tile_plain", "gravel", "10"),
+    Shipped("dcgan", "faces", "6 (exercise)", _EXERCISE, "smoke", "smoke"),
+    Shipped("dcgan_strong", "faces", "6 (exercise)", _EXERCISE, "smoke", "smoke"),
+    Shipped("dcgan_strong", "faces", "6 (exercise)", _EXERCISE + (("sym_reduction", "sum"),),
+            "smoke", "smoke-sum"),
 )
 
 
 def shipped_configs(scale: str = "cpu") -> dict[str, Any]:
     """``name -> TrainConfig`` of every shipped run at ``scale`` (the configs the book's chapters
-    build with ``TrainConfig.from_scale``; ``name`` is ``<method>-<data>``)."""
+    build with ``TrainConfig.from_scale``; ``name`` is :attr:`Shipped.name`)."""
     from ..config import TrainConfig
     from ..scales import get_scale
 
-    s = get_scale(scale)
     out = {}
     for item in SHIPPED:
+        s = get_scale(item.scale or scale)
         data = {"faces": s.face_data, "rooms": s.room_data}.get(item.data, item.data)
-        out[f"{item.method}-{item.data}"] = TrainConfig.from_scale(
+        out[item.name] = TrainConfig.from_scale(
             s, method=item.method, data=data, progress=False, **dict(item.overrides))
     return out
 

@@ -121,16 +121,21 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _quality(runs: dict[str, Any], n: int) -> dict[str, Any]:
-    """FID/KID of each run at ``n`` against its own training data (:func:`symgan.fid.sample_quality`)."""
+    """FID/KID of each run at ``n`` against its own training set (:func:`symgan.fid.sample_quality`);
+    runs whose training set has fewer than ``2 n`` images are not scored."""
     from ..data import load_training_images
     from ..fid import sample_quality
 
     out: dict[str, Any] = {}
-    by_data: dict[str, list[str]] = {}
+    by_data: dict[tuple, list[str]] = {}
     for name, r in runs.items():
-        by_data.setdefault(r.config.data, []).append(name)
+        c = r.config
+        by_data.setdefault((c.data, c.img_size, c.channels, c.n_train, c.data_seed), []).append(name)
     for names in by_data.values():
         data = load_training_images(runs[names[0]].config)
+        if len(data) < 2 * n:
+            print(f"pretrain: no FID at N={n} for {', '.join(names)}: {len(data)} training images", flush=True)
+            continue
         q = sample_quality({k: runs[k] for k in names}, data[: 2 * n], n)
         for k in names:
             if k in q:
@@ -148,7 +153,7 @@ def export_runs(configs: dict[str, Any], scale: str, fid_n: int = 512, command: 
     from ..data.fetch import file_digest
     from ..runs import load_or_train, read_log, run_folder
 
-    chapters = {f"{s.method}-{s.data}": s.chapters for s in pkg.SHIPPED}
+    chapters = {s.name: s.chapters for s in pkg.SHIPPED}
     runs = {}
     for name, cfg in configs.items():
         runs[name] = load_or_train(cfg, pretrained=False, train_if_missing=False)
