@@ -1,4 +1,5 @@
-"""Device choice and reproducibility: pick cuda / mps / cpu, seed every RNG, save and restore them.
+"""Device choice, module mode and reproducibility: pick cuda / mps / cpu, run a module in eval
+mode for a while (:func:`eval_mode`), seed every RNG, save and restore them.
 
 A resumed run continues *exactly* only when every random number generator it draws from is
 restored: torch's global CPU (and CUDA) generators, numpy's and Python's. The RNG state is
@@ -8,14 +9,29 @@ pickle (see :mod:`symgan.checkpoint`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["auto_device", "check_device", "seed_everything", "get_rng_state", "set_rng_state"]
+__all__ = ["auto_device", "check_device", "eval_mode", "seed_everything", "get_rng_state", "set_rng_state"]
+
+
+@contextlib.contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``with eval_mode(G): ...`` runs ``G`` in eval mode (BatchNorm's running statistics) and
+    restores its training flag afterwards, also on an exception. Gradients are untouched: add
+    ``torch.no_grad()`` where none are needed."""
+    was = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was)
 
 
 def check_device(prefer: str | None = "auto") -> str:

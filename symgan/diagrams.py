@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .device import eval_mode
+
 __all__ = ["layer_shapes", "draw_generator", "draw_discriminator", "architecture_figure"]
 
 _COLOURS = {
@@ -57,8 +59,6 @@ def layer_shapes(model: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
                         f"{type(model).__name__}")
     shapes: list[tuple[str, tuple[int, ...]]] = []
     hooks = []
-    was_training = model.training
-    model.eval()
     try:
         if isinstance(model, Generator):
             hooks.append(model.stem.register_forward_hook(
@@ -67,19 +67,20 @@ def layer_shapes(model: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
                 hooks.append(block.register_forward_hook(
                     lambda _m, _i, o, k=k: shapes.append((f"up {k + 1}", tuple(o.shape[1:])))))
             p = next(model.parameters())
-            model(torch.zeros(1, model.z_dim, dtype=p.dtype, device=p.device))
+            with eval_mode(model):
+                model(torch.zeros(1, model.z_dim, dtype=p.dtype, device=p.device))
         else:
             shapes.append(("image", (model.channels, model.img_size, model.img_size)))
             for k, block in enumerate(model.body):
                 hooks.append(block.register_forward_hook(
                     lambda _m, _i, o, k=k: shapes.append((f"down {k + 1}", tuple(o.shape[1:])))))
             p = next(model.parameters())
-            model(torch.zeros(1, model.channels, model.img_size, model.img_size,
-                              dtype=p.dtype, device=p.device))
+            with eval_mode(model):
+                model(torch.zeros(1, model.channels, model.img_size, model.img_size,
+                                  dtype=p.dtype, device=p.device))
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     return shapes
 
 

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data.fetch import file_digest
+from .device import eval_mode
 from .images import to_unit_range
 
 __all__ = [
@@ -312,11 +313,8 @@ def sample_quality(results: Mapping[str, Any], data: Tensor, n: int) -> dict[str
     out = {"n": n, "real (other training images)": fid_kid_from_features(real, inception_features(data[n : 2 * n], net))}
     for m, r in results.items():
         G = r.generator
-        was = G.training
-        G.eval()
-        with torch.no_grad():
+        with eval_mode(G), torch.no_grad():
             fake = torch.cat([G(zb) for zb in fixed_latents(n, G.z_dim, 1).split(256)])
-        G.train(was)
         out[m] = fid_kid_from_features(real, inception_features(fake, net))
         print(f"{m}: FID {out[m]['fid']:.1f}, KID {out[m]['kid']:.4f}", flush=True)
     out["seconds"] = round(time.time() - t0, 1)

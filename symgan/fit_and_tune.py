@@ -52,6 +52,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from .device import eval_mode
 from .images import ImageLike, make_grid, read_image, save_pil, square_image, to_pil, to_unit_range
 from .metrics import psnr, ssim
 from .update import gan_step
@@ -162,28 +163,27 @@ def invert(
         z0[0] = z_init.reshape(-1).to(z0)
     z = nn.Parameter(z0)
     opt = torch.optim.Adam([z], lr=lr)
-    was_training = G.training
     flags = [p.requires_grad for p in G.parameters()]
-    G.eval().requires_grad_(False)
     history: list[dict[str, float]] = []
-    try:
-        for _ in tqdm(range(steps), desc="invert", disable=not progress, leave=False):
-            rec = (G(z) - target).pow(2).flatten(1).mean(1)
-            obj = rec + latent_penalty(z, alpha, beta)
-            opt.zero_grad(set_to_none=True)
-            obj.sum().backward()
-            opt.step()
-            obj, rec = obj.detach(), rec.detach()
-            best = int(obj.argmin())
-            history.append({"loss": float(obj[best]), "mse": float(rec[best])})
-        with torch.no_grad():
-            rec = (G(z) - target).pow(2).flatten(1).mean(1)
-            obj = rec + latent_penalty(z, alpha, beta)
-            best = int(obj.argmin())
-    finally:
-        for p, f in zip(G.parameters(), flags, strict=True):
-            p.requires_grad_(f)
-        G.train(was_training)
+    with eval_mode(G):
+        G.requires_grad_(False)
+        try:
+            for _ in tqdm(range(steps), desc="invert", disable=not progress, leave=False):
+                rec = (G(z) - target).pow(2).flatten(1).mean(1)
+                obj = rec + latent_penalty(z, alpha, beta)
+                opt.zero_grad(set_to_none=True)
+                obj.sum().backward()
+                opt.step()
+                obj, rec = obj.detach(), rec.detach()
+                best = int(obj.argmin())
+                history.append({"loss": float(obj[best]), "mse": float(rec[best])})
+            with torch.no_grad():
+                rec = (G(z) - target).pow(2).flatten(1).mean(1)
+                obj = rec + latent_penalty(z, alpha, beta)
+                best = int(obj.argmin())
+        finally:
+            for p, f in zip(G.parameters(), flags, strict=True):
+                p.requires_grad_(f)
     if not math.isfinite(float(rec[best])):
         raise FloatingPointError("inversion diverged (non-finite reconstruction error); lower lr")
     return InversionResult(z=z.detach()[best : best + 1].clone(), image=target, mse=float(rec[best]), history=history)
@@ -355,9 +355,8 @@ def _metrics(G: nn.Module, G_I: nn.Module, inv: InversionResult, z: Tensor, targ
              steps_run: int) -> dict[str, float]:
     """Reconstruction quality of inversion alone (``G`` at ``inv.z``) and after tuning (``G_I``
     at ``z``): PSNR, SSIM and per-pixel MSE against ``target``."""
-    was = G.training
-    rec_inv = G.eval()(inv.z)
-    G.train(was)
+    with eval_mode(G):
+        rec_inv = G(inv.z)
     rec_tuned = G_I(z)
     return {
         "psnr_inversion": float(psnr(rec_inv, target)),
@@ -382,12 +381,8 @@ def rotate(generator: torch.nn.Module, z: Tensor, n: int = 9) -> Tensor:
     z = z.reshape(-1)
     if z.numel() != generator.z_dim:
         raise ValueError(f"expected one latent of {generator.z_dim} entries, got shape {tuple(z.shape)}")
-    was = generator.training
-    generator.eval()
-    try:
+    with eval_mode(generator):
         return generator.series(z, n)
-    finally:
-        generator.train(was)
 
 
 def save_rotation(

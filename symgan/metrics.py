@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .device import eval_mode
 from .images import to_unit_range
 from .studies.discriminator import discriminator_overfitting
 from .symmetry import mirror, mirror_mse
@@ -55,13 +56,8 @@ __all__ = [
 
 @contextlib.contextmanager
 def _eval(module: nn.Module) -> Iterator[nn.Module]:
-    was = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            yield module
-    finally:
-        module.train(was)
+    with eval_mode(module), torch.no_grad():
+        yield module
 
 
 def _device(module: nn.Module) -> torch.device:

@@ -66,7 +66,7 @@ from .checkpoint import (
 from .checks import NonFiniteError
 from .config import TrainConfig
 from .data.batches import RandomBatches, load_training_images
-from .device import auto_device, get_rng_state, seed_everything, set_rng_state
+from .device import auto_device, eval_mode, get_rng_state, seed_everything, set_rng_state
 from .ema import calibrate_generator, ema_decay, update_ema
 from .runs import (
     CHECKPOINT,
@@ -297,11 +297,8 @@ class Trainer:
         from .images import save_image
 
         self._calibrate_ema()
-        G = self.sampler
-        was = G.training
-        G.eval()
-        x = G(self.fixed_z).float().cpu()
-        G.train(was)
+        with eval_mode(self.sampler) as G:
+            x = G(self.fixed_z).float().cpu()
         p = self.run_dir / "samples" / f"{name}.png"
         try:
             save_image(x, p, nrow=8)

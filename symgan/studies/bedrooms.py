@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..device import eval_mode
 from ..images import to_unit_range
 from ..symmetry import mirror_mse
 
@@ -59,12 +60,8 @@ def coordinate_series(G: nn.Module, z: Tensor, values: Sequence[float] | Tensor,
     n_anti = int(getattr(G, "n_anti", 5))
     lat = coordinate_latents(z, values, n_anti, coords)
     param = next(G.parameters())
-    was = G.training
-    G.eval()
-    try:
+    with eval_mode(G):
         x = G(lat.flatten(0, 2).to(param.device, param.dtype))
-    finally:
-        G.train(was)
     return x.float().cpu().view(*lat.shape[:3], *x.shape[1:])
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..device import eval_mode
 from ..images import to_unit_range
 from ..symmetry import mirror
 
@@ -110,16 +111,11 @@ def discriminator_overfitting(discriminators: Mapping[str, nn.Module], images: T
     for name, D in discriminators.items():
         ps, pm = [], []
         device = next(D.parameters()).device
-        was = D.training
-        D.eval()
-        try:
-            with torch.no_grad():
-                for i in range(0, len(x), batch_size):
-                    xb = x[i : i + batch_size].to(device)
-                    ps.append(torch.sigmoid(D(xb)).float().cpu())
-                    pm.append(torch.sigmoid(D(mirror(xb))).float().cpu())
-        finally:
-            D.train(was)
+        with eval_mode(D), torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                xb = x[i : i + batch_size].to(device)
+                ps.append(torch.sigmoid(D(xb)).float().cpu())
+                pm.append(torch.sigmoid(D(mirror(xb))).float().cpu())
         p, q = torch.cat(ps), torch.cat(pm)
         out[name] = {"p_real": p.tolist(), "p_mirror": q.tolist(), "mean_p_real": float(p.mean()),
                      "mean_p_mirror": float(q.mean()), "mean_abs_gap": float((p - q).abs().mean()),

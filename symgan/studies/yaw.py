@@ -27,6 +27,7 @@ from torch import nn
 
 from ..data.cache import data_dir, param_hash
 from ..data.synthfaces import RENDERER_VERSION, SynthFaces
+from ..device import eval_mode
 from ..images import to_unit_range
 
 __all__ = [
@@ -77,8 +78,6 @@ def predict_yaw(model: YawRegressor, images: torch.Tensor, batch_size: int = 512
     ``yaw(x) = 45 (f(x) - f(M x)) / 2``, exactly odd under the mirror ``M``. Images of another size
     are resized (bilinear) to the regressor's ``img_size``; 1 <-> 3 channels are converted.
     """
-    was_training = model.training
-    model.eval()
     x = images.float()
     if x.dim() == 3:
         x = x.unsqueeze(0)
@@ -91,10 +90,10 @@ def predict_yaw(model: YawRegressor, images: torch.Tensor, batch_size: int = 512
         x = nn.functional.interpolate(x, size=(model.img_size,) * 2, mode="bilinear",
                                       align_corners=False, antialias=True)
     out = []
-    for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size]
-        out.append((model(xb) - model(xb.flip(-1))) * (_YAW_SCALE / 2))
-    model.train(was_training)
+    with eval_mode(model):
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size]
+            out.append((model(xb) - model(xb.flip(-1))) * (_YAW_SCALE / 2))
     return torch.cat(out) if out else torch.zeros(0)
 
 
