@@ -10,9 +10,9 @@ import argparse
 import importlib
 import sys
 
-# name -> module. Every command module is imported to build the parser, so each keeps its heavy
-# imports (torch models, papermill, jupyter-book) inside ``run``: ``--help`` stays fast and a
-# command's optional dependencies are needed only when that command runs.
+# name -> module. Every command module is imported to build the parser (``import symgan`` has
+# already brought torch), so each keeps its optional dependencies (papermill, jupyter-book,
+# matplotlib, the eval extra) inside ``run``: they are needed only when that command runs.
 COMMANDS = {
     "demo": "symgan.commands.demo",
     "train": "symgan.commands.train",
