@@ -282,11 +282,11 @@ def load_or_train(
 ) -> TrainResult:
     """The trained models of ``config``: loaded when a checkpoint exists, else trained and saved.
 
-    Looks, in order, at ``path`` (a checkpoint file or run folder), the weights shipped in
-    :mod:`symgan.pretrained` (when ``pretrained``: matched by the config's run key, checked
-    against the manifest's SHA-256), ``url`` (downloaded into the
+    Looks, in order, at ``path`` (a checkpoint file or run folder), ``url`` (downloaded into the
     run folder only once it verifies against ``sha256`` and loads; a cached copy is checked
-    against ``sha256`` on every call and fetched again if it differs), then the run folder
+    against ``sha256`` on every call and fetched again if it differs), the weights shipped in
+    :mod:`symgan.pretrained` (when ``pretrained``: matched by the config's run key, checked
+    against the manifest's SHA-256), then the run folder
     :func:`run_folder` (``root/config.run_name()``, ``root`` defaulting to :func:`runs_dir`; the
     name ends with :meth:`TrainConfig.key`, a hash of the fields that change the weights). A
     checkpoint from ``path`` or ``url`` must match the config's architecture, method and loss
