@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -128,9 +129,28 @@ class _SymKernelMixin:
     weight_half: nn.Parameter
     kernel_size: tuple[int, int]
 
-    def _init_cache(self) -> None:
+    def _store_arguments(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                         stride: int | tuple[int, int], dilation: int | tuple[int, int], groups: int,
+                         padding_mode: str) -> None:
+        """Check and store the arguments both layers share with their torch counterparts."""
+        _check_channels(in_channels, out_channels, groups)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.dilation = _pair(dilation, "dilation", 1)
+        self.padding_mode = padding_mode
+
+    def _make_parameters(self, dim0: int, dim1: int, bias: bool, device: torch.device | str | None,
+                         dtype: torch.dtype | None) -> None:
+        """``weight_half`` of shape ``(dim0, dim1, kH, ceil(kW / 2))``, the optional bias of
+        ``out_channels``, an empty kernel cache; then the initialisation of ``reset_parameters``."""
+        kh, kw = self.kernel_size
+        factory = {"device": device, "dtype": dtype}
+        self.weight_half = nn.Parameter(torch.empty(dim0, dim1, kh, (kw + 1) // 2, **factory))
+        self.bias = nn.Parameter(torch.empty(self.out_channels, **factory)) if bias else None
         self._kernel_cache: Tensor | None = None
         self._kernel_key: tuple | None = None
+        self.reset_parameters()
 
     def _check_input(self, x: Tensor) -> None:
         """A clear error for an input that is not ``(N, C, H, W)`` / ``(C, H, W)`` with ``C``
@@ -142,8 +162,15 @@ class _SymKernelMixin:
                 f"expected {self.in_channels} input channels, got input of shape {tuple(x.shape)}"
             )
 
-    def _copy_into(self, conv: nn.Module) -> nn.Module:
-        """``conv`` (a plain layer of the same shapes) with the full kernel and the bias copied in."""
+    def _export_as(self, cls: type[nn.Module], **kwargs: Any) -> nn.Module:
+        """A plain ``cls`` layer of the same shapes (``kwargs``: the arguments only ``cls`` takes)
+        with the full kernel and the bias copied in."""
+        conv = cls(
+            self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,
+            padding=self.padding, dilation=self.dilation, groups=self.groups,
+            bias=self.bias is not None, device=self.weight_half.device, dtype=self.weight_half.dtype,
+            **kwargs,
+        )
         with torch.no_grad():
             conv.weight.copy_(self.weight)
             if self.bias is not None:
@@ -230,23 +257,11 @@ class SymConv2d(_SymKernelMixin, nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        _check_channels(in_channels, out_channels, groups)
+        self._store_arguments(in_channels, out_channels, kernel_size, stride, dilation, groups, padding_mode)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride = _pair(stride, "stride", 1)
-        self.dilation = _pair(dilation, "dilation", 1)
-        self.padding_mode = padding_mode
         self.padding = self._resolve_padding(padding)
-        kh, kw = self.kernel_size
-        factory = {"device": device, "dtype": dtype}
-        self.weight_half = nn.Parameter(
-            torch.empty(out_channels, in_channels // groups, kh, (kw + 1) // 2, **factory)
-        )
-        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
-        self._init_cache()
-        self.reset_parameters()
+        self._make_parameters(out_channels, in_channels // groups, bias, device, dtype)
 
     def _resolve_padding(self, padding: int | tuple[int, int] | str) -> tuple[int, int]:
         if padding == "valid":
@@ -296,12 +311,7 @@ class SymConv2d(_SymKernelMixin, nn.Module):
 
     def export(self) -> nn.Conv2d:
         """A plain :class:`nn.Conv2d` with the full kernel copied in: identical outputs."""
-        conv = nn.Conv2d(
-            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
-            self.dilation, self.groups, self.bias is not None, self.padding_mode,
-            device=self.weight_half.device, dtype=self.weight_half.dtype,
-        )
-        return self._copy_into(conv)
+        return self._export_as(nn.Conv2d, padding_mode=self.padding_mode)
 
 
 
@@ -335,16 +345,11 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        _check_channels(in_channels, out_channels, groups)
+        self._store_arguments(in_channels, out_channels, kernel_size, stride, dilation, groups, padding_mode)
         if padding_mode != "zeros":
             raise ValueError("SymConvTranspose2d only supports padding_mode='zeros' (as nn.ConvTranspose2d)")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation", 1)
         self.output_padding = _pair(output_padding, "output_padding")
-        self.padding_mode = padding_mode
         if min(self.padding) < 0:
             raise ValueError(f"padding must be non-negative, got {padding!r}")
         if self.output_padding[1] != 0:
@@ -357,14 +362,7 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
         for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
             if op >= max(s, d):
                 raise ValueError("output_padding must be smaller than either stride or dilation")
-        kh, kw = self.kernel_size
-        factory = {"device": device, "dtype": dtype}
-        self.weight_half = nn.Parameter(
-            torch.empty(in_channels, out_channels // groups, kh, (kw + 1) // 2, **factory)
-        )
-        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
-        self._init_cache()
-        self.reset_parameters()
+        self._make_parameters(in_channels, out_channels // groups, bias, device, dtype)
 
     def reset_parameters(self) -> None:
         kh, kw = self.kernel_size
@@ -399,12 +397,7 @@ class SymConvTranspose2d(_SymKernelMixin, nn.Module):
 
     def export(self) -> nn.ConvTranspose2d:
         """A plain :class:`nn.ConvTranspose2d` with the full kernel copied in: identical outputs."""
-        conv = nn.ConvTranspose2d(
-            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
-            self.output_padding, self.groups, self.bias is not None, self.dilation,
-            device=self.weight_half.device, dtype=self.weight_half.dtype,
-        )
-        return self._copy_into(conv)
+        return self._export_as(nn.ConvTranspose2d, output_padding=self.output_padding)
 
 
 

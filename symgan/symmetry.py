@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -181,24 +182,16 @@ def check_equivariance(
 def check_invariance(
     module: nn.Module | Callable[[Tensor], Tensor],
     inputs: Tensor | Callable[[], Tensor],
-    *,
-    input_action: Callable[[Tensor], Tensor] = mirror,
-    trials: int = 1,
-    atol: float = 1e-4,
-    rtol: float = 1e-4,
-    raise_on_fail: bool = False,
+    **options: Any,
 ) -> EquivarianceReport:
     """Measure ``max |f(M x) - f(x)|``: :func:`check_equivariance` with an identity output action.
 
+    ``options``: the keyword options of :func:`check_equivariance` (``input_action``, ``trials``,
+    ``atol``, ``rtol``, ``raise_on_fail``), with its defaults, which thus live in one place.
+
     Chapter: ``book/05_symmetric_discriminator``.
     """
-    return check_equivariance(
-        module,
-        inputs,
-        input_action=input_action,
-        output_action=_identity,
-        trials=trials,
-        atol=atol,
-        rtol=rtol,
-        raise_on_fail=raise_on_fail,
-    )
+    if "output_action" in options:
+        raise TypeError("check_invariance compares f(M x) with f(x) itself; pass another "
+                        "output_action to check_equivariance instead")
+    return check_equivariance(module, inputs, output_action=_identity, **options)

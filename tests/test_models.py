@@ -158,6 +158,21 @@ def test_plain_discriminator_fails_invariance(img_size: int) -> None:
         assert r.max_abs_error > 0.1 * D(x).std().item(), r
 
 
+def test_check_invariance_takes_the_options_of_check_equivariance() -> None:
+    D = Discriminator(True, img_size=17, width=8).eval()
+    x = torch.randn(2, 3, 17, 17)
+    r = check_invariance(D, x, trials=2, atol=1e-3, rtol=0.0)
+    assert (r.trials, r.atol, r.rtol) == (2, 1e-3, 0.0) and r.passed, r
+    # a shifted input is no symmetry of D: raise_on_fail reaches check_equivariance
+    with pytest.raises(AssertionError):
+        check_invariance(D, x, input_action=lambda t: t.roll(1, -1), atol=0.0, rtol=0.0,
+                         raise_on_fail=True)
+    with pytest.raises(TypeError, match="output_action"):
+        check_invariance(D, x, output_action=mirror)
+    with pytest.raises(TypeError):
+        check_invariance(D, x, atols=1e-3)
+
+
 def test_latent_encodings() -> None:
     Gz = Generator("zprime", img_size=16, width=4)
     Gf = Generator("flip", img_size=16, width=4)
