@@ -63,7 +63,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "smoke": Scale("smoke", 17, "paper", 8, 16, 40, 120.0, "synthfaces", "synthrooms", 512, False, 0.9),
-    "cpu": Scale("cpu", 33, "paper", 32, 64, 5000, 3600.0, "synthfaces", "synthrooms", 10000, False,
+    "cpu": Scale("cpu", 33, "paper", 32, 64, 10000, 7200.0, "synthfaces", "synthrooms", 10000, False,
                  0.999),
     "gpu": Scale("gpu", 65, "paper", 64, 128, 30000, None, "celeba", "lsun_bedroom", 202599, True,
                  0.9995),
