@@ -256,6 +256,12 @@ class FitAndTuneResult:
         with torch.no_grad():
             return self.generator.eval()(self.z)
 
+    def rotations(self, G: nn.Module, n: int = 9) -> tuple[Tensor, Tensor]:
+        """Both rotations of the target, ``n`` frames each (:func:`rotate`): the inversion-only
+        one ``G(z_inv,t)`` with the original ``G``, and FitAndTune's ``G_I(z_t)``; each of shape
+        ``(n, C, S, S)``."""
+        return rotate(G, self.inversion.z, n), rotate(self.generator, self.z, n)
+
 
 def fit_and_tune(
     G: nn.Module,

@@ -167,6 +167,9 @@ def test_fit_and_tune_beats_inversion_and_rotation_is_exact() -> None:
     frames = rotate(res.generator, res.z, 9)
     assert (frames[-1] - symgan.mirror(frames[0])).abs().max() <= 1e-4
     assert (frames[4] - symgan.mirror(frames[4])).abs().max() <= 1e-4
+    f_inv, f_tun = res.rotations(G, 9)
+    assert torch.equal(f_tun, frames) and torch.equal(f_inv, rotate(G, res.inversion.z, 9))
+    assert not torch.equal(f_inv, f_tun)
     # reproducible with a seed
     res2 = fit_and_tune(G, D, target, data, invert_steps=60, tune_steps=80, target_mse=None, seed=0)
     assert torch.equal(res.z, res2.z)

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import CheckpointError, load_models
     from ..config import TrainConfig
     from ..data import load_training_images
-    from ..fit_and_tune import fit_and_tune, rotate, save_rotation
+    from ..fit_and_tune import fit_and_tune, save_rotation
     from ..images import make_grid, save_image
     from ..runs import load_or_train
     from ..scales import resolve_scale
@@ -116,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
     ft = fit_and_tune(G, D, image, data, invert_steps=args.invert_steps, tune_steps=args.tune_steps,
                       seed=args.seed, progress=True)
     seconds = time.perf_counter() - t0
-    f_inv = rotate(G, ft.inversion.z, args.frames)
-    f_tun = rotate(ft.generator, ft.z, args.frames)
+    f_inv, f_tun = ft.rotations(G, args.frames)
     rows = torch.cat([ft.image.cpu(), f_inv, ft.image.cpu(), f_tun])
     save_image(make_grid(rows, nrow=args.frames + 1, padding=1), out / "rotation.png")
     save_rotation(f_tun, gif=out / "rotation.gif")

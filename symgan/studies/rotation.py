@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from ..fit_and_tune import fit_and_tune, rotate
+from ..fit_and_tune import fit_and_tune
 from ..images import to_unit_range
 from ..symmetry import mirror
 
@@ -144,8 +144,7 @@ def rotation_study(
         t0 = time.perf_counter()
         res = fit_and_tune(G, D, faces[i], data, seed=seed + i, progress=progress, **fit_kwargs)
         dt = time.perf_counter() - t0
-        f_inv = rotate(G, res.inversion.z, n_frames)
-        f_tun = rotate(res.generator, res.z, n_frames)
+        f_inv, f_tun = res.rotations(G, n_frames)
         ident = faces.identity(i)
         e_inv, _ = identity_error(f_inv, ident, yaw_model)
         e_tun, _ = identity_error(f_tun, ident, yaw_model)
@@ -194,7 +193,7 @@ def real_photo_study(
 ) -> RealPhotoStudy:
     """FitAndTune ``n_lfw`` faces of the LFW subset (face ``i`` with seed ``seed + i``), then the
     astronaut photo (seed ``seed``), at ``G``'s size; rotate both latents of each with ``G`` and
-    ``G_I`` (:func:`symgan.fit_and_tune.rotate`, 9 frames) for the first ``n_examples`` faces."""
+    ``G_I`` (:meth:`~symgan.fit_and_tune.FitAndTuneResult.rotations`, 9 frames) for the first ``n_examples`` faces."""
     from ..data.real import LFWSubset, astronaut_face
 
     study = RealPhotoStudy()
@@ -204,9 +203,9 @@ def real_photo_study(
         ft = fit_and_tune(G, D, lfw[i], data, seed=seed + i, **fit_kwargs)
         study.lfw_psnr.append((ft.metrics["psnr_inversion"], ft.metrics["psnr_tuned"]))
         if i < n_examples:
-            study.examples.append((ft.image[0], rotate(G, ft.inversion.z), rotate(ft.generator, ft.z)))
+            study.examples.append((ft.image[0], *ft.rotations(G)))
     study.lfw_seconds = time.perf_counter() - t0
     astro = fit_and_tune(G, D, astronaut_face(G.img_size, G.channels), data, seed=seed, **fit_kwargs)
-    study.examples.append((astro.image[0], rotate(G, astro.inversion.z), rotate(astro.generator, astro.z)))
+    study.examples.append((astro.image[0], *astro.rotations(G)))
     study.astronaut_psnr = (astro.metrics["psnr_inversion"], astro.metrics["psnr_tuned"])
     return study
