@@ -196,6 +196,9 @@ def test_the_shipped_yaw_regressor_loads_without_training(isolated_dirs: Path) -
         assert entries, f"the manifest has no {name}; retrain with `{pkg.RETRAIN}`"
         path, e = find_file(entries[0])
         assert e["metrics"]["held_out"]["mae"] < 3.0, e["metrics"]
+        assert e["chapters"] == pkg.SHIPPED_YAW_CHAPTERS[name], (
+            f"the manifest's chapters of {name} are stale: rerun `python -m symgan pretrain --scale cpu "
+            f"--only {name}`")
         model = load_yaw_regressor(**kw)
         from safetensors.torch import load_file
 

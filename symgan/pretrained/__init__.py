@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FOLDER", "MANIFEST", "SHIPPED", "SHIPPED_YAW", "RETRAIN", "Shipped", "shipped_configs",
-           "manifest", "find", "find_file", "load", "PretrainedError"]
+__all__ = ["FOLDER", "MANIFEST", "SHIPPED", "SHIPPED_YAW", "SHIPPED_YAW_CHAPTERS", "RETRAIN", "Shipped",
+           "shipped_configs", "manifest", "find", "find_file", "load", "PretrainedError"]
 
 FOLDER = Path(__file__).resolve().parent
 MANIFEST = FOLDER / "manifest.json"
@@ -93,6 +93,10 @@ def shipped_configs(scale: str = "cpu") -> dict[str, Any]:
 #: The yaw regressors that ship (the instrument that measures head turns at the cpu scale):
 #: :func:`symgan.studies.yaw.load_yaw_regressor` arguments, under the name ``yaw-<size>px``.
 SHIPPED_YAW: dict[str, dict[str, int]] = {"yaw-33px": {"img_size": 33, "channels": 3}}
+
+#: The chapters that measure head turns with each shipped yaw regressor (the manifest's
+#: ``chapters``, shown in the appendix's table of shipped weights).
+SHIPPED_YAW_CHAPTERS: dict[str, str] = {"yaw-33px": "6, 8"}
 
 
 def manifest() -> dict[str, Any]:

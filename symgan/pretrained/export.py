@@ -232,6 +232,7 @@ def export_yaw(names: list[str], scale: str = "cpu") -> dict[str, Any]:
         elif not path.is_file():
             raise FileNotFoundError(f"{name}: no trained regressor at {src}")
         files[fname] = {"name": name, "kind": "yaw regressor", "scale": scale, "params": params,
+                        "chapters": pkg.SHIPPED_YAW_CHAPTERS[name],
                         "sha256": file_digest(path), "bytes": path.stat().st_size, "torch": torch.__version__,
                         "command": f"python -m symgan pretrain --scale {scale} --only {name}",
                         "metrics": {"held_out": evaluate_yaw_regressor(model, n=1000)}}
