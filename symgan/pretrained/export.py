@@ -70,17 +70,19 @@ def _load_snapshot(path: Path) -> tuple[torch.nn.Module, int]:
 
 
 @torch.no_grad()
-def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000) -> list[dict[str, float]]:
+def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000,
+                  folder: Path | None = None) -> list[dict[str, float]]:
     """FID at ``n`` (against ``n`` training images) and the yaw of the series (``n_z`` fixed
     latents, :func:`symgan.metrics.yaw_along_series`) of the snapshots of the run of ``cfg``
-    (``snapshots/step_*.safetensors``, written every ``snapshot_every`` steps) at every
-    ``every``-th step: how quality grows with training steps."""
+    (``snapshots/step_*.safetensors`` in ``folder``, default :func:`symgan.runs.run_folder`,
+    written every ``snapshot_every`` steps) at every ``every``-th step: how quality grows with
+    training steps."""
     from ..data import load_training_images
     from ..fid import fid_kid_from_features, inception_features, inception_network
     from ..metrics import fixed_latents, yaw_along_series
     from ..runs import run_folder
 
-    snaps = [p for p in sorted((run_folder(cfg) / "snapshots").glob("step_*.safetensors"))
+    snaps = [p for p in sorted(((folder or run_folder(cfg)) / "snapshots").glob("step_*.safetensors"))
              if int(p.stem.split("_")[1]) % every == 0]
     if not snaps:
         return []
