@@ -1,7 +1,7 @@
 """Train one shipped cpu run with one training setting changed, then measure its snapshots.
 
-The experiment behind the results page's "what limits it": how FID and the series' yaw swing of
-a run respond to the learning rates and Adam's betas at a fixed step budget. It trains
+The experiment behind the README's table of training settings: how FID and the series' yaw swing
+of a run respond to the learning rates and Adam's betas at a fixed step budget. It trains
 ``shipped_configs("cpu")[--run]`` with the given changes (a snapshot of the averaged generator
 every 1000 steps) in its own runs folder, then prints and writes the JSON of
 :func:`symgan.pretrained.export.quality_curve` (FID at N against N training images, yaw swing and

@@ -257,9 +257,9 @@ class FitAndTuneResult:
             return self.generator.eval()(self.z)
 
     def rotations(self, G: nn.Module, n: int = 9) -> tuple[Tensor, Tensor]:
-        """Both rotations of the target, ``n`` frames each (:func:`rotate`): the inversion-only
-        one ``G(z_inv,t)`` with the original ``G``, and FitAndTune's ``G_I(z_t)``; each of shape
-        ``(n, C, S, S)``."""
+        """Both rotations of the target, ``n`` frames each (:func:`rotate`): the original ``G`` on
+        the series of the inversion-only latent ``z_inv`` (phase I alone), then the tuned ``G_I``
+        on the series of ``z`` (FitAndTune); each of shape ``(n, C, S, S)``."""
         return rotate(G, self.inversion.z, n), rotate(self.generator, self.z, n)
 
 
