@@ -31,7 +31,7 @@ fi
 # The rest through uv when it can be had (a few seconds, against about a minute for pip, which
 # installs one package at a time), else pip. uv reads neither pip's configuration nor
 # $PIP_CONSTRAINT, so the installed torch is pinned for it, as is any machine constraint.
-torch_now=$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])')
+torch_now=$(.venv/bin/python -c 'from importlib.metadata import version; print(version("torch").split("+")[0])')
 echo "torch==${torch_now}" > .venv/constraints-torch.txt
 cons+=(-c .venv/constraints-torch.txt)
 for c in ${PIP_CONSTRAINT:-}; do cons+=(-c "$c"); done
