@@ -143,8 +143,11 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     Returns ``yaw`` ``(B, n)`` as lists, ``spearman_abs`` = mean over ``z`` of ``|rho(yaw, t)|``
     (the direction of the turn depends on ``z``, its monotonicity should not), ``spearman``
     (signed, per ``z``), ``abs_yaw_t0`` = mean ``|yaw|`` of the middle image,
-    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1`` and ``swing`` = mean ``|yaw(1) - yaw(-1)| / 2``
-    (how far the series turns the head: Spearman alone rewards a tiny monotone drift too)."""
+    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1``, ``swing`` = mean ``|yaw(1) - yaw(-1)| / 2``
+    (how far the series turns the head: Spearman alone rewards a tiny monotone drift too) and
+    ``swing_se``, its standard error over the ``B`` latents (``std / sqrt(B)``; NaN for one latent).
+    The swing of one latent is about the ``|yaw|`` of its face, which varies a lot from face to
+    face: over 32 latents the standard error is about 2 degrees, so compare swings over hundreds."""
     from .latent import series_t
     from .studies.yaw import load_yaw_regressor, predict_yaw
 
@@ -154,14 +157,17 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     yaw = predict_yaw(regressor, s.flatten(0, 1)).view(s.shape[0], n).double()
     t = series_t(n, dtype=torch.float64)
     rho = spearman(yaw, t)
+    swings = (yaw[:, 0] - yaw[:, -1]).abs() / 2
     return {"yaw": yaw.tolist(), "spearman": rho.tolist(), "spearman_abs": float(rho.abs().mean()),
             "abs_yaw_t0": float(yaw[:, n // 2].abs().mean()) if n % 2 else float("nan"),
             "abs_yaw_ends": float(torch.cat([yaw[:, 0], yaw[:, -1]]).abs().mean()),
-            "swing": float((yaw[:, 0] - yaw[:, -1]).abs().mean() / 2)}
+            "swing": float(swings.mean()),
+            "swing_se": float(swings.std() / len(swings) ** 0.5) if len(swings) > 1 else float("nan")}
 
 
 def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | None = None,
-                    n_z: int = 32, n: int = 9, seed: int = 0, yaw: bool = True) -> dict:
+                    n_z: int = 32, n: int = 9, seed: int = 0, yaw: bool = True,
+                    n_yaw: int | None = None) -> dict:
     """All the scalar measurements of one trained method, as a JSON-able dict:
 
     ``mirror_exactness`` (:func:`symgan.generators.mirror_errors` on ``n_z`` latents),
@@ -169,7 +175,9 @@ def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | 
     ``ends_mirror_mse`` (mean of ``t = +-1``), and when given ``data`` (training images,
     ``uint8`` or float): ``data_mirror_mse``, ``ends_over_data`` and the discriminator's
     ``d_mirror_gap`` (mean ``|sigmoid D(x) - sigmoid D(Mx)|``); with ``yaw`` (3-channel or
-    1-channel faces) the :func:`yaw_along_series` summary (without the per-image lists)."""
+    1-channel faces) the :func:`yaw_along_series` summary (without the per-image lists) over
+    ``n_yaw`` latents (default ``n_z``; the first ``n_z`` are the same latents), with
+    ``yaw_swing_se`` and ``yaw_n``."""
     from .generators import mirror_errors
 
     z = fixed_latents(n_z, G.z_dim, seed)
@@ -188,7 +196,10 @@ def evaluate_models(G: nn.Module, D: nn.Module | None = None, *, data: Tensor | 
             out["d_mean_p_real"], out["d_mean_p_mirror"] = r["mean_p_real"], r["mean_p_mirror"]
             out["d_mirror_gap"], out["d_mirror_gap_max"] = r["mean_abs_gap"], r["max_abs_gap"]
     if yaw:
-        y = yaw_along_series(G, z, n=n)
+        zy = z if n_yaw is None else fixed_latents(n_yaw, G.z_dim, seed)
+        y = yaw_along_series(G, zy, n=n)
+        out["yaw_n"] = len(zy)
+        out["yaw_swing_se"] = y["swing_se"]
         out["yaw_spearman_abs"] = y["spearman_abs"]
         out["yaw_abs_t0"] = y["abs_yaw_t0"]
         out["yaw_abs_ends"] = y["abs_yaw_ends"]

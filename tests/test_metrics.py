@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -104,6 +106,12 @@ def test_yaw_and_summary() -> None:
     G = _G("flip")
     y = yaw_along_series(G, fixed_latents(4), regressor=reg)
     assert torch.tensor(y["yaw"]).shape == (4, 9) and y["abs_yaw_t0"] < 1e-4
+    ends = torch.tensor(y["yaw"])[:, [0, -1]]
+    swings = (ends[:, 0] - ends[:, 1]).abs() / 2
+    assert y["swing"] == pytest.approx(float(swings.mean()))
+    assert y["swing_se"] == pytest.approx(float(swings.std() / 2))  # sqrt(4 latents)
+    one = yaw_along_series(G, fixed_latents(1), regressor=reg)
+    assert math.isnan(one["swing_se"]) and one["yaw"][0] == y["yaw"][0]  # the same first latent
     data = (torch.rand(20, 3, 16, 16) * 255).to(torch.uint8)
     s = evaluate_models(G, Discriminator(True, 16, 3, 8), data=data, n_z=4, yaw=False)
     assert s["middle_mirror_mse"] < 1e-20 and s["d_mirror_gap"] < 1e-6
