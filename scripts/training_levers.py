@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--fid-n", type=int, default=512)
     p.add_argument("--every", type=int, default=1000, help="measure every this many steps")
+    p.add_argument("--n-yaw", type=int, default=512, help="latents for the yaw swing")
     p.add_argument("--runs", type=Path, required=True, help="a runs folder of its own")
     p.add_argument("--continue-from", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None, help="JSON file (default: in --runs)")
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             group["lr"] = args.lr_d
     trainer.train()
     print(f"levers: trained {folder.name} in {time.perf_counter() - t0:.0f} s", flush=True)
-    rows = quality_curve(cfg, args.fid_n, every=args.every, folder=folder)
+    rows = quality_curve(cfg, args.fid_n, n_z=args.n_yaw, every=args.every, folder=folder)
     out = args.out or args.runs / f"{folder.name}.json"
     out.write_text(json.dumps({"run": args.run, "changes": {**changes, "lr_d": args.lr_d},
                                "steps": args.steps, "curve": rows}, indent=1))

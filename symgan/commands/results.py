@@ -250,9 +250,11 @@ def _table_lines(summaries: dict, label: dict) -> list[str]:
 
 
 def _swing(s: dict) -> str:
+    """``mean ± standard error`` of a yaw swing (the mean alone where no error was recorded)."""
     if s.get("yaw_swing") is None:
         return _fmt(None)
-    return f"{s['yaw_swing']:.1f} ± {s['yaw_swing_se']:.1f}"
+    se = s.get("yaw_swing_se")
+    return f"{s['yaw_swing']:.1f}" + (f" ± {se:.1f}" if se is not None else "")
 
 
 def _curve_lines(curve: list[dict], n: int) -> list[str]:
@@ -261,10 +263,10 @@ def _curve_lines(curve: list[dict], n: int) -> list[str]:
     lines = ["", "## Quality against training steps (z')", "",
              f"Measured by `python -m symgan pretrain` on the averaged generator the z' run saved every "
              f"{curve[1]['step'] - curve[0]['step'] if len(curve) > 1 else curve[0]['step']} steps: FID at "
-             f"N = {n} against the training images and the yaw swing of the series over 32 latents (a "
-             "standard error of about 2 degrees: the table above uses more).", "",
+             f"N = {n} against the training images and the yaw swing of the series over "
+             f"{curve[0].get('n_yaw', 32)} latents.", "",
              "| steps | FID | KID | yaw swing (deg) | yaw \\|Spearman\\| |", "|---|---|---|---|---|"]
-    lines += [f"| {c['step']} | {c['fid']:.1f} | {c['kid']:.4f} | {c['yaw_swing']:.1f} | "
+    lines += [f"| {c['step']} | {c['fid']:.1f} | {c['kid']:.4f} | {_swing(c)} | "
               f"{c['yaw_spearman_abs']:.3f} |" for c in curve]
     return lines
 

@@ -70,13 +70,14 @@ def _load_snapshot(path: Path) -> tuple[torch.nn.Module, int]:
 
 
 @torch.no_grad()
-def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000,
+def quality_curve(cfg: Any, n: int, n_z: int = 512, every: int = 1000,
                   folder: Path | None = None) -> list[dict[str, float]]:
     """FID at ``n`` (against ``n`` training images) and the yaw of the series (``n_z`` fixed
     latents, :func:`symgan.metrics.yaw_along_series`) of the snapshots of the run of ``cfg``
     (``snapshots/step_*.safetensors`` in ``folder``, default :func:`symgan.runs.run_folder`,
     written every ``snapshot_every`` steps) at every ``every``-th step: how quality grows with
-    training steps."""
+    training steps. Each row: ``step``, ``n``, ``fid``, ``kid``, ``yaw_swing`` with its standard
+    error ``yaw_swing_se``, ``yaw_spearman_abs`` and ``n_yaw`` (= ``n_z``)."""
     from ..data import load_training_images
     from ..fid import fid_kid_from_features, inception_features, inception_network
     from ..metrics import fixed_latents, yaw_along_series
@@ -96,7 +97,7 @@ def quality_curve(cfg: Any, n: int, n_z: int = 32, every: int = 1000,
         q = fid_kid_from_features(real, inception_features(fake, net))
         y = yaw_along_series(G, zy)
         rows.append({"step": step, "n": n, "fid": q["fid"], "kid": q["kid"], "yaw_swing": y["swing"],
-                     "yaw_spearman_abs": y["spearman_abs"]})
+                     "yaw_swing_se": y["swing_se"], "yaw_spearman_abs": y["spearman_abs"], "n_yaw": n_z})
         print(f"pretrain: curve {cfg.method} step {step}: FID {q['fid']:.1f}, yaw swing {y['swing']:.1f}",
               flush=True)
     return rows
