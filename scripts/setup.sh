@@ -29,15 +29,16 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/pip install --quiet --no-compile ${cons[@]+"${cons[@]}"} "torch==${SYMGAN_TORCH:-$torch_default}"
 fi
 # The rest through uv when it can be had (a few seconds, against about a minute for pip, which
-# installs one package at a time), else pip. uv reads neither pip's configuration nor
-# $PIP_CONSTRAINT, so the installed torch is pinned for it, as is any machine constraint.
+# installs one package at a time), else (or if uv fails) pip. uv reads neither pip's
+# configuration nor $PIP_CONSTRAINT, so the installed torch is pinned for it, as is any machine
+# constraint.
 torch_now=$(.venv/bin/python -c 'from importlib.metadata import version; print(version("torch").split("+")[0])')
 echo "torch==${torch_now}" > .venv/constraints-torch.txt
 cons+=(-c .venv/constraints-torch.txt)
 for c in ${PIP_CONSTRAINT:-}; do cons+=(-c "$c"); done
-if [ -z "${SYMGAN_NO_UV:-}" ] && .venv/bin/pip install --quiet --no-compile "uv==${SYMGAN_UV:-0.13.9}" 2>/dev/null; then
-  .venv/bin/uv pip install --quiet --python .venv/bin/python "${cons[@]}" -e ".[${extras}]"
-else
+if [ -n "${SYMGAN_NO_UV:-}" ] \
+   || ! .venv/bin/pip install --quiet --no-compile "uv==${SYMGAN_UV:-0.13.9}" 2>/dev/null \
+   || ! .venv/bin/uv pip install --quiet --python .venv/bin/python "${cons[@]}" -e ".[${extras}]"; then
   .venv/bin/pip install --quiet --no-compile "${cons[@]}" -e ".[${extras}]"
 fi
 # Byte-compile here on every core (pip compiles one file at a time; up-to-date files are
