@@ -8,7 +8,7 @@ every 1000 steps) in its own runs folder, then prints and writes the JSON of
 |Spearman| of the series). ``--lr-d`` sets the discriminator's Adam learning rate apart from
 the generator's (``--lr``); the trainer itself uses one rate for both.
 
-    python scripts/training_levers.py --lr 4e-4 --steps 2000 --runs /tmp/levers
+    python scripts/training_levers.py --lr 8e-4 --steps 2000 --runs /tmp/levers
 
 ``--continue-from RUN_FOLDER`` copies a finished run of the same settings but a smaller
 ``--steps`` and trains on from it (the trainer's exact resume): the same weights as one run.

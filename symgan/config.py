@@ -105,9 +105,10 @@ MODEL_VERSION = 3
 
 #: The texture methods' defaults in :meth:`TrainConfig.from_scale` (``book/10_tileable_textures``):
 #: dataset (a grayscale photograph, hence one channel), flat latent size (8 channels on 4x4
-#: cells) and step budget per scale (``None``: the scale's). At the cpu scale 2500 steps were
-#: measured at about 11 minutes on one thread of a loaded 2-core machine (0.25 s a step).
-TILE_DEFAULTS: dict[str, Any] = {"data": "gravel", "channels": 1, "z_dim": 128,
+#: cells), DC-GAN's learning rate at every scale, and step budget per scale (``None``: the
+#: scale's). At the cpu scale 2500 steps were measured at about 11 minutes on one thread of a
+#: loaded 2-core machine (0.25 s a step).
+TILE_DEFAULTS: dict[str, Any] = {"data": "gravel", "channels": 1, "z_dim": 128, "lr": 2e-4,
                                  "max_steps": {"smoke": None, "cpu": 2500, "gpu": None}}
 
 
@@ -193,7 +194,7 @@ class TrainConfig:
         kw: dict[str, Any] = dict(
             method=method, data=s.face_data, n_train=s.n_train, img_size=s.img_size,
             geometry=s.geometry, width=s.width, batch_size=s.batch_size, max_steps=s.max_steps,
-            time_budget_s=s.time_budget_s, amp=s.amp, ema=s.ema, scale=s.name,
+            time_budget_s=s.time_budget_s, amp=s.amp, ema=s.ema, lr=s.lr, scale=s.name,
         )
         if s.name == "smoke":
             kw.update(sample_every=20, checkpoint_every=20, log_every=5, n_sample=16)
@@ -207,7 +208,7 @@ class TrainConfig:
             kw["img_size"] = s.img_size - 1  # the scale's size in DC-GAN's geometry: 33 -> 32
         if tile:
             kw.update(data=TILE_DEFAULTS["data"], channels=TILE_DEFAULTS["channels"],
-                      z_dim=TILE_DEFAULTS["z_dim"])
+                      z_dim=TILE_DEFAULTS["z_dim"], lr=TILE_DEFAULTS["lr"])
             steps = TILE_DEFAULTS["max_steps"].get(s.name)
             if steps is not None:
                 kw["max_steps"] = steps

@@ -252,13 +252,15 @@ def frechet_distance(real: Tensor, fake: Tensor) -> float:
     return float(mean + fr.square().sum() + ff.square().sum() - 2 * cross)
 
 
-def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50) -> dict[str, float]:
+def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50,
+                          seed: int = 0) -> dict[str, float]:
     r"""FID (:func:`frechet_distance`) and KID (torchmetrics' ``KernelInceptionDistance``) from
     InceptionV3 features ``(N, 2048)`` (:func:`inception_features`).
 
     KID is the unbiased MMD^2 with the kernel ``(a.b / 2048 + 1)^3``, averaged over 100 random
-    subsets of ``min(subset_size, N_r, N_f)`` images (``kid_std`` is over those subsets).
-    FID is biased upward for small N: compare values at equal N only. Compute the real
+    subsets of ``min(subset_size, N_r, N_f)`` images (``kid_std`` is over those subsets), drawn
+    with a generator seeded by ``seed``: the same features give the same KID on every call, and
+    the caller's random state is left as it was. FID is biased upward for small N: compare values at equal N only. Compute the real
     features once and reuse them to score many generators.
     """
     KernelInceptionDistance = _torchmetrics()
@@ -272,7 +274,10 @@ def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50) -> 
                                       subset_size=min(subset_size, len(real), len(fake)))
     kid.update(real.double(), real=True)
     kid.update(fake.double(), real=False)
-    k_mean, k_std = kid.compute()
+    # torchmetrics draws its subsets from torch's global generator.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        k_mean, k_std = kid.compute()
     return {"fid": frechet_distance(real, fake), "kid": float(k_mean), "kid_std": float(k_std),
             "n_real": len(real), "n_fake": len(fake)}
 

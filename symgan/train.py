@@ -1,7 +1,8 @@
 """One trainer for the paper's five methods (paper 4.1).
 
 Each step is DC-GAN's (pytorch/examples ``dcgan/main.py``): the discriminator on a real and a
-fake batch (non-saturating BCE on logits), then the generator; Adam lr 2e-4, betas (0.5, 0.999).
+fake batch (non-saturating BCE on logits), then the generator; Adam, betas (0.5, 0.999), at the
+config's rate for both networks (DC-GAN's 2e-4; 4e-4 at the cpu scale, :mod:`symgan.scales`).
 The loss baselines add ``alpha * mean (G(z) - M(G(zN)))^2`` to the generator loss
 (:mod:`symgan.losses`), with ``G(z)`` and ``G(zN)`` computed in one forward pass of the batch
 ``[z; zN]`` (one BatchNorm batch; one forward per backward, which DDP needs).

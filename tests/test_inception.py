@@ -120,6 +120,20 @@ def test_fid_kid_separate_alike_from_unlike(net: InceptionFeatures) -> None:
         fid_kid_from_features(a, b[:, :100])
 
 
+def test_kid_subsets_are_seeded() -> None:
+    """KID averages over random subsets: the same features give the same KID on every call, a
+    different seed draws other subsets, and the caller's random state is untouched."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(40, 32, generator=g), torch.randn(40, 32, generator=g) + 0.1
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    first = fid_kid_from_features(a, b, subset_size=10)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.manual_seed(7)  # another global state must not change the subsets
+    assert fid_kid_from_features(a, b, subset_size=10) == first
+    assert fid_kid_from_features(a, b, subset_size=10, seed=1)["kid"] != first["kid"]
+
+
 @pytest.mark.parametrize("n_real, n_fake, d", [(16, 12, 256), (300, 40, 64), (200, 250, 32)])
 def test_frechet_distance_matches_torchmetrics(n_real: int, n_fake: int, d: int) -> None:
     """The small-matrix FID equals torchmetrics' d x d eigenvalue route, with fewer images than

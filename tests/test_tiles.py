@@ -206,6 +206,8 @@ def test_tile_configs():
     assert TrainConfig.from_scale(get_scale("smoke").with_geometry("dcgan"), method="tile").key() == c.key()
     assert TrainConfig.from_scale("cpu", method="tile").img_size == 32
     assert TrainConfig.from_scale("cpu", method="tile").max_steps == 2500
+    # the textures keep DC-GAN's rate where the paper's methods take the cpu scale's own
+    assert TrainConfig.from_scale("cpu", method="tile").lr == 2e-4 < TrainConfig.from_scale("cpu").lr
     p = TrainConfig.from_scale("smoke", method="tile_plain")
     assert p.key() != c.key() and p.arch == "tile_plain"
     G, D = c.build_models()
@@ -221,12 +223,12 @@ def test_tile_configs():
 
 def test_existing_run_keys_are_unchanged():
     """Adding the texture methods changed no key of the paper's methods (keys of the code before,
-    the cpu ones recorded when that scale's budget was 5000 steps)."""
+    the cpu ones recorded when that scale's budget was 5000 steps at a rate of 2e-4)."""
     want = {"smoke": {"dcgan": "6b2b6e2adb46", "dcgan_soft": "4f078791335a", "dcgan_strong": "1bdb3a085cce",
                       "zprime": "acd47efb0fff", "flip": "2de57e1a59c9"},
             "cpu": {"dcgan": "92fbf11cb433", "dcgan_soft": "4d2177f4cd53", "dcgan_strong": "618744983d2a",
                     "zprime": "2c0eb4725bee", "flip": "4991e12d8733"}}
-    budget = {"smoke": {}, "cpu": {"max_steps": 5000}}
+    budget = {"smoke": {}, "cpu": {"max_steps": 5000, "lr": 2e-4}}
     for scale, keys in want.items():
         for method, key in keys.items():
             assert TrainConfig.from_scale(scale, method=method, **budget[scale]).key() == key, (scale, method)
