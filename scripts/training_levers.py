@@ -1,9 +1,9 @@
 """Train one shipped cpu run with one training setting changed, then measure its snapshots.
 
 The experiment behind the README's table of training settings: how FID and the series' yaw swing
-of a run respond to the learning rates and Adam's betas at a fixed step budget. It trains
-``shipped_configs("cpu")[--run]`` with the given changes (a snapshot of the averaged generator
-every 1000 steps) in its own runs folder, then prints and writes the JSON of
+of a run respond to the learning rates, Adam's betas, the width and the batch at a fixed step
+budget. It trains ``shipped_configs("cpu")[--run]`` with the given changes (a snapshot of the
+averaged generator every 1000 steps) in its own runs folder, then prints and writes the JSON of
 :func:`symgan.pretrained.export.quality_curve` (FID at N against N training images, yaw swing and
 |Spearman| of the series). ``--lr-d`` sets the discriminator's Adam learning rate apart from
 the generator's (``--lr``); the trainer itself uses one rate for both.
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--beta1", type=float, default=None)
     p.add_argument("--beta2", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--width", type=int, default=None, help="ngf = ndf (default: the run's)")
+    p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--fid-n", type=int, default=512)
     p.add_argument("--every", type=int, default=1000, help="measure every this many steps")
     p.add_argument("--n-yaw", type=int, default=512, help="latents for the yaw swing")
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     configs = shipped_configs("cpu")
     if args.run not in configs:
         p.error(f"--run must be one of {list(configs)}")
-    changes = {k: getattr(args, k) for k in ("lr", "beta1", "beta2", "seed") if getattr(args, k) is not None}
+    changes = {k: getattr(args, k) for k in ("lr", "beta1", "beta2", "seed", "width", "batch_size") if getattr(args, k) is not None}
     cfg = dataclasses.replace(configs[args.run], max_steps=args.steps, time_budget_s=None,
                               snapshot_every=args.every, **changes)
     folder = run_folder(cfg)
