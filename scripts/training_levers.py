@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     configs = shipped_configs("cpu")
     if args.run not in configs:
         p.error(f"--run must be one of {list(configs)}")
-    changes = {k: getattr(args, k) for k in ("lr", "beta1", "beta2", "seed", "width", "batch_size") if getattr(args, k) is not None}
+    levers = ("lr", "beta1", "beta2", "seed", "width", "batch_size")
+    changes = {k: getattr(args, k) for k in levers if getattr(args, k) is not None}
     cfg = dataclasses.replace(configs[args.run], max_steps=args.steps, time_budget_s=None,
                               snapshot_every=args.every, **changes)
     folder = run_folder(cfg)

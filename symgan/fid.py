@@ -260,8 +260,9 @@ def fid_kid_from_features(real: Tensor, fake: Tensor, subset_size: int = 50,
     KID is the unbiased MMD^2 with the kernel ``(a.b / 2048 + 1)^3``, averaged over 100 random
     subsets of ``min(subset_size, N_r, N_f)`` images (``kid_std`` is over those subsets), drawn
     with a generator seeded by ``seed``: the same features give the same KID on every call, and
-    the caller's random state is left as it was. FID is biased upward for small N: compare values at equal N only. Compute the real
-    features once and reuse them to score many generators.
+    the caller's random state is left as it was. FID is biased upward for small N: compare
+    values at equal N only. Compute the real features once and reuse them to score many
+    generators.
     """
     KernelInceptionDistance = _torchmetrics()
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
