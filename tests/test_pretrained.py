@@ -174,13 +174,24 @@ def test_pretrain_command_trains_and_exports_at_smoke_scale(shipped_copy: Path) 
         pretrain.run(argparse.Namespace(scale="smoke", only=["nope"], jobs=1, threads=1, no_export=True, fid=0))
 
 
-def test_the_wheel_carries_the_shipped_weights(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+def test_the_wheel_carries_the_shipped_weights_and_no_others(tmp_path: Path) -> None:
+    """The wheel is built from the tracked files alone (what a clone holds): setuptools' ``build/``
+    folder in a working tree keeps the weights of earlier builds and would ship them too."""
+    src = tmp_path / "src"
+    tracked = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], check=True,
+                             capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, tracked):
+        if (REPO / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, src / rel)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path)], check=True, cwd=tmp_path)
     (wheel,) = tmp_path.glob("symgan-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     want = {f"symgan/pretrained/{f}" for f in manifest()["files"]} | {"symgan/pretrained/manifest.json"}
     assert want <= names, sorted(want - names)
+    shipped = {n for n in names if n.startswith("symgan/pretrained/") and not n.endswith(".py")}
+    assert shipped == want, f"files in the wheel the manifest does not list: {sorted(shipped - want)}"
 
 
 def test_the_shipped_yaw_regressor_loads_without_training(isolated_dirs: Path) -> None:
