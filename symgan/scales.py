@@ -31,8 +31,9 @@ class Scale:
     against a stalled machine: a run that reaches it stops with a loud warning and records
     ``stop_reason="time budget"``. ``ema``: the decay of the generator's weight average used
     for sampling (:mod:`symgan.ema`). ``lr``: Adam's learning rate for both networks (DC-GAN's
-    2e-4 except at the cpu scale, where 4e-4 reaches a lower FID in the same 10000 steps at the
-    same yaw swing; the README's learning-rate table has the measurements)."""
+    2e-4 except at the cpu scale, where 4e-4 reaches a lower FID in the same 10000 steps while
+    the series still turn the head past 18 degrees; the README's learning-rate table has the
+    measurements)."""
 
     name: str
     img_size: int
