@@ -95,7 +95,7 @@ CHAPTERS_WITH_EXERCISES = [p for p in CHAPTERS if p.name[:2] in {f"{k:02d}" for 
 @pytest.mark.parametrize("nb_path", CHAPTERS_WITH_EXERCISES,
                          ids=[p.stem for p in CHAPTERS_WITH_EXERCISES])
 def test_chapter_exercises_have_hidden_solutions(nb_path: Path):
-    """Chapters 2 to 9: at least three exercises, each solution behind a toggle (a MyST dropdown
+    """Chapters 2 to 10: at least three exercises, each solution behind a toggle (a MyST dropdown
     admonition), and code that checks a solution collapsed too."""
     nb = json.loads(nb_path.read_text())
     md = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
@@ -111,6 +111,29 @@ def test_chapter_exercises_have_hidden_solutions(nb_path: Path):
                 tags = nxt.get("metadata", {}).get("tags", [])
                 assert "hide-cell" in tags or "hide-input" in tags, (
                     f"{nb_path.name}: the code after a solution is not collapsed")
+
+
+# A line that Markdown reads as a block of its own: a list item, a heading or a quote.
+_BLOCK_START = re.compile(r"^\s*([-+*]|\d+[.)]|#{1,6}|>)\s")
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_inline_math_is_not_cut_by_a_new_block(nb_path: Path):
+    """Inline ``$...$`` may wrap over lines, but a wrapped line that starts with ``+ `` or ``- ``
+    opens a list and renders the rest of the formula as text (and the text after it as maths)."""
+    nb = json.loads(nb_path.read_text())
+    bad = []
+    for k, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"\$\$.*?\$\$|```.*?```", "", "".join(c["source"]), flags=re.S)
+        inside = False
+        for line in text.split("\n"):
+            if inside and _BLOCK_START.match(line):
+                bad.append(f"cell {k}: {line[:60]!r}")
+            if len(re.findall(r"(?<!\\)\$", re.sub(r"`[^`]*`", "", line))) % 2:
+                inside = not inside
+    assert not bad, f"{nb_path.name}: inline maths broken by a line that starts a block: {bad}"
 
 
 PROCESS_WORDS = re.compile(r"\b(issue|ticket) ?#?\d+", re.I)
