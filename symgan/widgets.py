@@ -99,9 +99,8 @@ class LatentExplorer:
             top = 0.0
             for arch in self.archs:
                 for s in range(8):
-                    z0 = sample_latent(1, self.z_dim, generator=torch.Generator().manual_seed(s))
-                    zp = [float(v) for v in z0[0, : self.n_anti]]
-                    top = max(top, float(self.render(arch, zp, 1.0, s)["asymmetry"].quantile(0.99)))
+                    out = self.render(arch, self.seed_zprime(s), 1.0, s)
+                    top = max(top, float(out["asymmetry"].quantile(0.99)))
             if top <= 0:
                 self._vmax = ASYMMETRY_VMAX
             else:
@@ -113,13 +112,22 @@ class LatentExplorer:
     def archs(self) -> list[str]:
         return list(self.generators)
 
+    def seed_latent(self, seed: int) -> Tensor:
+        """The latent that ``seed`` draws, ``(1, z_dim)``: at ``t = 1`` with its own ``z'`` (the
+        sliders' starting values, :meth:`seed_zprime`) it is the latent of the view."""
+        return sample_latent(1, self.z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+    def seed_zprime(self, seed: int) -> list[float]:
+        """The first ``n_anti`` entries of :meth:`seed_latent`: where the ``z'`` sliders start."""
+        return [float(v) for v in self.seed_latent(seed)[0, : self.n_anti]]
+
     def latent(self, arch: str, zprime: Sequence[float], t: float, seed: int) -> Tensor:
         """The latent ``z_t`` for these settings, shape ``(1, z_dim)`` (see the module docstring)."""
         G = self.generators[arch]
         k = self.n_anti
         if len(zprime) != k:
             raise ValueError(f"expected {k} z' values, got {len(zprime)}")
-        z = sample_latent(1, self.z_dim, generator=torch.Generator().manual_seed(int(seed)))
+        z = self.seed_latent(seed)
         z[0, :k] = torch.tensor([float(v) for v in zprime])
         if G.encoding == "flip":
             return (1 + t) / 2 * z + (1 - t) / 2 * z.flip(-1)
@@ -185,10 +193,8 @@ def explorer_widget(explorer: LatentExplorer, seed: int = 0, zprime: Sequence[fl
     """
     import ipywidgets as W
 
-    k = explorer.n_anti
     if zprime is None:
-        z0 = sample_latent(1, explorer.z_dim, generator=torch.Generator().manual_seed(int(seed)))
-        zprime = [round(float(v), 2) for v in z0[0, :k]]
+        zprime = [round(v, 2) for v in explorer.seed_zprime(seed)]
     sl = dict(min=-1.0, max=1.0, step=0.05, continuous_update=True, readout_format=".2f",
               layout=W.Layout(width="320px"))
     zs = [W.FloatSlider(value=float(v), description=f"z'[{i}]", **sl) for i, v in enumerate(zprime)]
@@ -235,14 +241,10 @@ def static_explorer_figure(explorer: LatentExplorer, seed: int = 0,
     archs, ncol = explorer.archs, len(t_values)
     vmax = explorer.vmax if vmax is None else vmax
 
-    def zp_of(s: int) -> list[float]:
-        z0 = sample_latent(1, explorer.z_dim, generator=torch.Generator().manual_seed(int(s)))
-        return [float(v) for v in z0[0, : explorer.n_anti]]
-
     n_img_rows = 2 * len(archs)
     fig = plt.figure(figsize=(1.25 * ncol + 2.2, 1.15 * n_img_rows + 3.4))
     grid = fig.add_gridspec(n_img_rows + 1, ncol, height_ratios=[1.0] * n_img_rows + [2.4])
-    zp = zp_of(seed)
+    zp = explorer.seed_zprime(seed)
     for a, arch in enumerate(archs):
         for c, t in enumerate(t_values):
             out = explorer.render(arch, zp, t, seed)
@@ -268,7 +270,7 @@ def static_explorer_figure(explorer: LatentExplorer, seed: int = 0,
         mse = np.zeros(len(ts))
         err = np.zeros(len(ts))
         for s in range(n_seeds):
-            zs = zp_of(seed + s)
+            zs = explorer.seed_zprime(seed + s)
             for i, t in enumerate(ts):
                 out = explorer.render(arch, zs, float(t), seed + s)
                 mse[i] += float(out["mirror_mse"]) / n_seeds

@@ -65,6 +65,11 @@ def test_latents_follow_the_encodings(explorer):
     assert torch.allclose(zf, zf.flip(-1))
     with pytest.raises(ValueError):
         explorer.latent("zprime", ZP[:3], 1.0, seed=1)
+    # a seed's own z' at t = 1 gives back the seed's latent, for every encoding
+    for arch in ("zprime", "flip", "dcgan"):
+        z = explorer.latent(arch, explorer.seed_zprime(7), 1.0, seed=7)
+        assert torch.equal(z, explorer.seed_latent(7))
+    assert not torch.equal(explorer.seed_latent(7), explorer.seed_latent(8))
 
 
 def test_render_png_is_fast_and_valid(explorer):
