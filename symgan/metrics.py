@@ -143,10 +143,10 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     Returns ``yaw`` ``(B, n)`` as lists, ``spearman_abs`` = mean over ``z`` of ``|rho(yaw, t)|``
     (the direction of the turn depends on ``z``, its monotonicity should not), ``spearman``
     (signed, per ``z``), ``abs_yaw_t0`` = mean ``|yaw|`` of the middle image,
-    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1``, ``swing`` = mean ``|yaw(1) - yaw(-1)| / 2``
-    (how far the series turns the head: Spearman alone rewards a tiny monotone drift too) and
-    ``swing_se``, its standard error over the ``B`` latents (``std / sqrt(B)``; NaN for one latent).
-    The swing of one latent is about the ``|yaw|`` of its face, which varies a lot from face to
+    ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1``, ``swings`` = ``|yaw(1) - yaw(-1)| / 2`` per
+    ``z`` (how far its series turns the head: Spearman alone rewards a tiny monotone drift too),
+    ``swing`` = their mean and ``swing_se``, its standard error over the ``B`` latents
+    (``std / sqrt(B)``; NaN for one latent). The swing of one latent is about the ``|yaw|`` of its face, which varies a lot from face to
     face: over 32 latents the standard error is about 2 degrees, so compare swings over hundreds."""
     from .latent import series_t
     from .studies.yaw import load_yaw_regressor, predict_yaw
@@ -161,7 +161,7 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     return {"yaw": yaw.tolist(), "spearman": rho.tolist(), "spearman_abs": float(rho.abs().mean()),
             "abs_yaw_t0": float(yaw[:, n // 2].abs().mean()) if n % 2 else float("nan"),
             "abs_yaw_ends": float(torch.cat([yaw[:, 0], yaw[:, -1]]).abs().mean()),
-            "swing": float(swings.mean()),
+            "swings": swings.tolist(), "swing": float(swings.mean()),
             "swing_se": float(swings.std() / len(swings) ** 0.5) if len(swings) > 1 else float("nan")}
 
 

@@ -60,6 +60,8 @@ def test_toc_lists_every_chapter_notebook():
 def test_chapter_structure(nb_path: Path):
     nb = json.loads(nb_path.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"  # papermill and nbval need it
+    ids = [c.get("id") for c in nb["cells"]]  # nbformat 4.5: validators warn, -W fails the build
+    assert None not in ids and len(set(ids)) == len(ids), f"{nb_path.name}: cells need unique ids"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     for c in code:
         assert not c.get("outputs") and c.get("execution_count") is None, (

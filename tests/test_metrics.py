@@ -108,6 +108,7 @@ def test_yaw_and_summary() -> None:
     assert torch.tensor(y["yaw"]).shape == (4, 9) and y["abs_yaw_t0"] < 1e-4
     ends = torch.tensor(y["yaw"])[:, [0, -1]]
     swings = (ends[:, 0] - ends[:, 1]).abs() / 2
+    assert y["swings"] == pytest.approx(swings.tolist())
     assert y["swing"] == pytest.approx(float(swings.mean()))
     assert y["swing_se"] == pytest.approx(float(swings.std() / 2))  # sqrt(4 latents)
     one = yaw_along_series(G, fixed_latents(1), regressor=reg)
