@@ -218,6 +218,23 @@ def test_rotation_study_smoke() -> None:
     assert "| reconstruction PSNR" in study.markdown()
 
 
+def test_rotation_study_command_smoke(tmp_path, capsys) -> None:
+    """The command behind docs/rotation.md, end to end: held-out faces, an LFW face and the
+    astronaut, the report and its figures."""
+    from symgan.__main__ import main
+
+    out = tmp_path / "docs" / "rotation.md"
+    rc = main(["rotation-study", "--scale", "smoke", "--n-images", "1", "--lfw", "1",
+               "--invert-steps", "5", "--tune-steps", "5", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    report = out.read_text()
+    assert "| reconstruction PSNR (dB) |" in report and "--n-images 1 --lfw 1" in report
+    for name in ("rotation_synthfaces_smoke.png", "rotation_real_smoke.png",
+                 "rotation_astronaut_smoke.gif"):
+        assert (out.parent / "figures" / name).stat().st_size > 0, name
+    assert "FitAndTune" not in capsys.readouterr().err  # --no-progress: no bars
+
+
 def test_rotate_command_smoke(tmp_path, monkeypatch, capsys) -> None:
     """The user path: one command from a named image to a strip, a GIF and a tuned checkpoint."""
     from symgan.__main__ import main

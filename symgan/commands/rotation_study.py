@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tune-steps", type=int_arg(0, 10**6), default=300)
     p.add_argument("--out", default="docs/rotation.md")
     p.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars over the faces")
 
 
 @dataclass
@@ -113,12 +114,14 @@ def _measure(args: argparse.Namespace, scale: str) -> _Measured:
     fit = {"invert_steps": args.invert_steps, "tune_steps": args.tune_steps}
     yaw_model = load_yaw_regressor(G.img_size, G.channels)
     t0 = time.perf_counter()
-    study = rotation_study(G, D, data, n_images=args.n_images, yaw_model=yaw_model, seed=args.seed, **fit)
+    bars = not args.no_progress
+    study = rotation_study(G, D, data, n_images=args.n_images, yaw_model=yaw_model, seed=args.seed,
+                           progress=bars, **fit)
     t_study = time.perf_counter() - t0
     faces = held_out_faces(G.img_size, G.channels, args.n_images)
     truth = [ground_truth_renders(f_tun, faces.identity(k), yaw_model)[0]
              for k, (_, _, f_tun) in enumerate(study.examples)]
-    real = real_photo_study(G, D, data, n_lfw=args.lfw, seed=args.seed, **fit)
+    real = real_photo_study(G, D, data, n_lfw=args.lfw, seed=args.seed, progress=bars, **fit)
     return _Measured(cfg.run_name(), study, t_study, truth, real)
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ..fit_and_tune import fit_and_tune
 from ..images import to_unit_range
@@ -131,7 +132,8 @@ def rotation_study(
     For image ``i``: phase I gives ``z_inv`` for ``G``; phases I+II give ``(G_I, z)``. Each row
     records PSNR/SSIM of both reconstructions, the identity error of both rotations (see
     :func:`identity_error`), the exactness of both rotations (last frame vs mirror of the first,
-    middle frame vs its mirror), the time taken and the tuning steps run.
+    middle frame vs its mirror), the time taken and the tuning steps run. ``progress``: a bar
+    over the images.
     """
     if yaw_model is None:
         from .yaw import load_yaw_regressor
@@ -140,9 +142,9 @@ def rotation_study(
     faces = held_out_faces(G.img_size, G.channels, n_images)
     study = RotationStudy()
     mid = n_frames // 2
-    for i in range(n_images):
+    for i in tqdm(range(n_images), desc="FitAndTune held-out faces", disable=not progress):
         t0 = time.perf_counter()
-        res = fit_and_tune(G, D, faces[i], data, seed=seed + i, progress=progress, **fit_kwargs)
+        res = fit_and_tune(G, D, faces[i], data, seed=seed + i, **fit_kwargs)
         dt = time.perf_counter() - t0
         f_inv, f_tun = res.rotations(G, n_frames)
         ident = faces.identity(i)
@@ -189,17 +191,19 @@ def real_photo_study(
     n_lfw: int = 100,
     n_examples: int = 4,
     seed: int = 0,
+    progress: bool = False,
     **fit_kwargs: Any,
 ) -> RealPhotoStudy:
     """FitAndTune ``n_lfw`` faces of the LFW subset (face ``i`` with seed ``seed + i``), then the
     astronaut photo (seed ``seed``), at ``G``'s size; rotate both latents of each with ``G`` and
-    ``G_I`` (:meth:`~symgan.fit_and_tune.FitAndTuneResult.rotations`, 9 frames) for the first ``n_examples`` faces."""
+    ``G_I`` (:meth:`~symgan.fit_and_tune.FitAndTuneResult.rotations`, 9 frames) for the first
+    ``n_examples`` faces. ``progress``: a bar over the LFW faces."""
     from ..data.real import LFWSubset, astronaut_face
 
     study = RealPhotoStudy()
     lfw = LFWSubset(G.img_size, G.channels) if n_lfw else None
     t0 = time.perf_counter()
-    for i in range(n_lfw):
+    for i in tqdm(range(n_lfw), desc="FitAndTune LFW faces", disable=not progress):
         ft = fit_and_tune(G, D, lfw[i], data, seed=seed + i, **fit_kwargs)
         study.lfw_psnr.append((ft.metrics["psnr_inversion"], ft.metrics["psnr_tuned"]))
         if i < n_examples:
