@@ -146,8 +146,9 @@ def yaw_along_series(G: nn.Module, z: Tensor, regressor: nn.Module | None = None
     ``abs_yaw_ends`` = mean ``|yaw|`` at ``t = +-1``, ``swings`` = ``|yaw(1) - yaw(-1)| / 2`` per
     ``z`` (how far its series turns the head: Spearman alone rewards a tiny monotone drift too),
     ``swing`` = their mean and ``swing_se``, its standard error over the ``B`` latents
-    (``std / sqrt(B)``; NaN for one latent). The swing of one latent is about the ``|yaw|`` of its face, which varies a lot from face to
-    face: over 32 latents the standard error is about 2 degrees, so compare swings over hundreds."""
+    (``std / sqrt(B)``; NaN for one latent). The swing of one latent is about the ``|yaw|`` of
+    its face, which varies a lot from face to face: over 32 latents the standard error is about
+    2 degrees, so compare swings over hundreds."""
     from .latent import series_t
     from .studies.yaw import load_yaw_regressor, predict_yaw
 
